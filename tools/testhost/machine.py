@@ -69,10 +69,30 @@ def _prepare_root(root: Path, name: str, port: int, pubkey: str) -> None:
     ssh_dir.mkdir(mode=0o700, exist_ok=True)
     (ssh_dir / "authorized_keys").write_text(pubkey)
     _run(["chroot", str(root), "chown", "-R", f"{USER}:{USER}", f"/home/{USER}/.ssh"])
+    _trust_host_certificates(root)
     # Units that make no sense in a container sharing the host's network.
     for unit in ("systemd-networkd.service", "systemd-resolved.service"):
         (root / "etc/systemd/system" / unit).unlink(missing_ok=True)
         (root / "etc/systemd/system" / unit).symlink_to("/dev/null")
+
+
+def _certificates(bundle: Path) -> set[str]:
+    text = bundle.read_text() if bundle.exists() else ""
+    end = "-----END CERTIFICATE-----"
+    return {part.strip() + "\n" + end + "\n" for part in text.split(end) if "BEGIN" in part}
+
+
+def _trust_host_certificates(root: Path) -> None:
+    """Make the host trust what this machine trusts (e.g. a site's TLS-inspecting proxy)."""
+    bundle = Path("/etc/ssl/certs/ca-certificates.crt")
+    extra = sorted(_certificates(bundle) - _certificates(root / bundle.relative_to("/")))
+    target = root / "usr/local/share/ca-certificates"
+    for index, cert in enumerate(extra):
+        (target / f"control-node-{index}.crt").write_text(cert)
+    if extra:
+        _run(["chroot", str(root), "update-ca-certificates"])
+    # pip inside the host then uses the system bundle instead of its own copy.
+    (root / "etc/pip.conf").write_text("[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n")
 
 
 def ssh_command(inst: Instance, *remote: str) -> list[str]:

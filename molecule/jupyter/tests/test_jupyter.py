@@ -1,0 +1,75 @@
+"""JupyterLab answers with its token, refuses without it, and offers the PySpark kernel."""
+
+import json
+
+import pytest
+
+TOKEN = "molecule-jupyter-token-0123"
+BASE = "http://127.0.0.1:8888"
+
+
+def http(host, path, token=None):
+    header = f"-H 'Authorization: token {token}'" if token else ""
+    result = host.run(f"curl -s -o /tmp/body -w '%{{http_code}}' {header} {BASE}{path}")
+    return int(result.stdout), host.file("/tmp/body").content_string
+
+
+def test_service_runs_as_its_user(host):
+    service = host.service("jupyter")
+    assert service.is_running and service.is_enabled
+    assert host.process.get(comm="jupyter-lab").user == "jupyter"
+
+
+def test_token_is_required(host):
+    status, _ = http(host, "/api/kernelspecs")
+    assert status == 403
+    status, _ = http(host, "/api/kernelspecs", token="wrong-token-wrong-token")
+    assert status == 403
+
+
+def test_pyspark_kernel_offered_with_token(host):
+    status, body = http(host, "/api/kernelspecs", token=TOKEN)
+    assert status == 200
+    specs = json.loads(body)["kernelspecs"]
+    assert "pyspark" in specs
+    env = specs["pyspark"]["spec"]["env"]
+    assert env["SPARK_HOME"] == "/opt/spark"
+
+
+def test_kernel_runs_code(host):
+    """Start a kernel through the REST API and check that it is alive."""
+    status, _ = http(host, "/api/kernels", token=None)
+    assert status == 403
+    result = host.run(
+        f"curl -sf -X POST -H 'Authorization: token {TOKEN}' -d '{{\"name\": \"pyspark\"}}' "
+        f"{BASE}/api/kernels"
+    )
+    kernel = json.loads(result.stdout)
+    assert kernel["name"] == "pyspark"
+    auth = f"-H 'Authorization: token {TOKEN}'"
+    host.run(f"curl -sf -X DELETE {auth} {BASE}/api/kernels/{kernel['id']}")
+
+
+def test_token_not_world_readable(host):
+    config = host.file("/etc/jupyter/jupyter_server_config.json")
+    assert config.mode == 0o640
+    assert config.group == "lab"
+
+
+@pytest.mark.parametrize("signal", ["restart", "kill"])
+def test_comes_back(host, signal):
+    def main_pid():
+        return host.run("systemctl show -p MainPID --value jupyter").stdout.strip()
+
+    before = main_pid()
+    with host.sudo():
+        if signal == "restart":
+            assert host.run("systemctl restart jupyter").rc == 0
+        else:
+            assert host.run("systemctl kill -s SIGKILL jupyter").rc == 0
+        ok = host.run(
+            "for i in $(seq 60); do curl -fsS http://127.0.0.1:8888/api >/dev/null && exit 0; "
+            "sleep 1; done; exit 1"
+        )
+    assert ok.rc == 0
+    assert main_pid() not in (before, "0")
