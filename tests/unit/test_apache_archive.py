@@ -121,3 +121,47 @@ def test_check_mode_reports_but_does_nothing(release, tmp_path):
     result = aa.install(params(f"{base}/demo-1.0.tgz", sha1, tmp_path), check_mode=True)
     assert result["changed"]
     assert not (tmp_path / "opt").exists()
+
+
+HEX = "0123456789abcdef" * 8
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{HEX}  demo-1.0.tgz\n",
+        f"SHA512 (demo-1.0.tgz) = {HEX}\n",
+        "demo-1.0.tgz: " + " ".join(HEX.upper()[i : i + 8] for i in range(0, 128, 8)) + "\n",
+        "demo-1.0.tgz: " + HEX.upper()[:64] + "\n              " + HEX.upper()[64:] + "\n",
+    ],
+)
+def test_checksum_files_in_every_published_format(text):
+    assert aa.parse_checksum_file(text) == HEX
+
+
+def test_checksum_file_without_sha512_is_refused():
+    with pytest.raises(aa.ArchiveError, match="no SHA-512"):
+        aa.parse_checksum_file("d41d8cd98f00b204e9800998ecf8427e  demo.tgz")
+
+
+def test_missing_published_checksum_fails_clearly(release, tmp_path):
+    base, _, _ = release
+    p = params(f"{base}/demo-1.0.tgz", "", tmp_path)
+    p["sha512_url"] = f"{base}/demo-1.0.tgz.sha512"
+    with pytest.raises(aa.ArchiveError, match="HTTP 404"):
+        aa.install(p, check_mode=False)
+
+
+def test_published_checksum_verifies_the_download(http_dir, tmp_path):
+    www, base = http_dir
+    sha = make_tarball(www / "demo-1.0.tgz", "demo-1.0", {"bin/run": b"one\n"})
+    (www / "demo-1.0.tgz.sha512").write_text(f"{sha}  demo-1.0.tgz\n")
+    p = params(f"{base}/demo-1.0.tgz", "", tmp_path)
+    p["sha512_url"] = f"{base}/demo-1.0.tgz.sha512"
+    assert aa.install(p, check_mode=False)["changed"]
+    (www / "demo-2.0.tgz").write_bytes((www / "demo-1.0.tgz").read_bytes())
+    (www / "demo-2.0.tgz.sha512").write_text(f"{'1' * 128}  demo-2.0.tgz\n")
+    p2 = params(f"{base}/demo-2.0.tgz", "", tmp_path, "2.0")
+    p2["sha512_url"] = f"{base}/demo-2.0.tgz.sha512"
+    with pytest.raises(aa.ArchiveError, match="checksum mismatch"):
+        aa.install(p2, check_mode=False)

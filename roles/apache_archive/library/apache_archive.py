@@ -29,7 +29,15 @@ description:
   - Idempotent; a marker file in I(dest) records the checksum installed.
 options:
   url: {description: Where to download the archive from., type: str, required: true}
-  sha512: {description: Expected SHA-512 in hex., type: str, required: true}
+  sha512:
+    description: Expected SHA-512 in hex (empty to read it from I(sha512_url)).
+    type: str
+    default: ""
+  sha512_url:
+    description:
+      - The publisher's checksum file (GNU, BSD or gpg --print-md format).
+      - Used when I(sha512) is empty.
+    type: str
   top_dir: {description: The archive's top-level directory., type: str, required: true}
   dest: {description: Versioned installation directory., type: path, required: true}
   link: {description: Stable symlink pointing at I(dest)., type: path}
@@ -60,6 +68,31 @@ CHUNK = 1 << 20
 
 class ArchiveError(Exception):
     """A clear, user-facing reason why the installation failed."""
+
+
+def parse_checksum_file(text: str) -> str:
+    """The SHA-512 in a checksum file: `hex  name`, `SHA512 (name) = hex`, or gpg's grouped hex."""
+    text = text.strip()
+    if "=" in text.split("\n", 1)[0]:
+        text = text.split("=", 1)[1]
+    elif ":" in text.split("\n", 1)[0]:
+        text = text.split(":", 1)[1]
+    else:
+        text = text.split()[0] if text else ""
+    digits = "".join(text.split()).lower()
+    if len(digits) != 128 or any(c not in "0123456789abcdef" for c in digits):
+        raise ArchiveError(f"no SHA-512 found in the checksum file: {text[:80]!r}")
+    return digits
+
+
+def fetch_checksum(url: str, timeout: int) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return parse_checksum_file(response.read(65536).decode("ascii", "replace"))
+    except urllib.error.HTTPError as exc:
+        raise ArchiveError(f"cannot download {url}: HTTP {exc.code} {exc.reason}") from exc
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        raise ArchiveError(f"cannot download {url}: {getattr(exc, 'reason', exc)}") from exc
 
 
 def installed_checksum(dest: Path) -> str | None:
@@ -143,8 +176,10 @@ def point_link(link: Path, dest: Path) -> None:
 
 
 def install(params: dict, check_mode: bool) -> dict:
-    url, expected = params["url"], params["sha512"].strip().lower()
+    url, expected = params["url"], (params.get("sha512") or "").strip().lower()
     dest = Path(params["dest"])
+    if not expected and params.get("sha512_url"):
+        expected = fetch_checksum(params["sha512_url"], params["timeout"])
     link = Path(params["link"]) if params.get("link") else None
     if len(expected) != 128 or any(c not in "0123456789abcdef" for c in expected):
         raise ArchiveError(f"sha512 for {url} is not 128 hex digits: {expected!r}")
@@ -182,7 +217,8 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "url": {"type": "str", "required": True},
-            "sha512": {"type": "str", "required": True, "no_log": False},
+            "sha512": {"type": "str", "default": "", "no_log": False},
+            "sha512_url": {"type": "str"},
             "top_dir": {"type": "str", "required": True},
             "dest": {"type": "path", "required": True},
             "link": {"type": "path"},

@@ -1,0 +1,101 @@
+"""The mirror builder's pure parts: coordinates, mvn output, deterministic tarballs, the catalog."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools.mirror import MirrorError, build, components, maven
+from tools.mirror.tarball import Entry, sha512, write
+
+CATALOG = Path(__file__).parents[2] / "files/artifacts.yml"
+
+
+def test_coordinates_parse_with_and_without_classifier():
+    assert maven.parse_coordinate("g:a:1")["type"] == "jar"
+    full = maven.parse_coordinate("org.apache.cassandra:apache-cassandra:5.0.4:bin:tar.gz")
+    assert (full["classifier"], full["type"]) == ("bin", "tar.gz")
+    with pytest.raises(MirrorError, match="not a Maven coordinate"):
+        maven.parse_coordinate("just-a-name")
+
+
+def test_pom_lists_every_coordinate():
+    text = maven.pom(["a.b:c:1", "d.e:f:2:tests:jar"], excludes=["x:y"])
+    assert text.count("<dependency>") == 2
+    assert "<classifier>tests</classifier>" in text
+    assert text.count("<exclusion>") == 2
+
+
+def test_mvn_list_output_is_parsed():
+    output = """
+The following files have been resolved:
+   org.slf4j:slf4j-api:jar:1.7.30:compile:/m2/org/slf4j/slf4j-api/1.7.30/slf4j-api-1.7.30.jar
+   io.netty:netty-transport-native-epoll:jar:linux-x86_64:4.1.105.Final:runtime:/m2/n.jar
+   junit:junit:jar:4.13:test:/m2/junit.jar
+"""
+    found = maven.parse_list(output)
+    assert [a.coordinate for a in found] == [
+        "io.netty:netty-transport-native-epoll:4.1.105.Final:linux-x86_64:jar",
+        "org.slf4j:slf4j-api:1.7.30",
+    ]
+
+
+def test_unresolvable_coordinate_is_named(tmp_path):
+    with pytest.raises(MirrorError) as err:
+        maven.resolve(["org.apache.spark:spark-examples_2.12:3.5.1"], transitive=False)
+    assert "spark-examples_2.12" in str(err.value)
+
+
+def test_tarballs_are_deterministic(tmp_path):
+    entries = [Entry("bin/run", data=b"#!/bin/sh\n", mode=0o755), Entry("lib/a.jar", data=b"x")]
+    first = write(tmp_path / "one.tgz", "demo-1", entries)
+    second = write(tmp_path / "two.tgz", "demo-1", list(reversed(entries)))
+    assert first == second == sha512(tmp_path / "one.tgz")
+    with tarfile.open(tmp_path / "one.tgz") as tar:
+        names = tar.getnames()
+        assert names[0] == "demo-1"
+        assert {"demo-1/bin", "demo-1/lib", "demo-1/bin/run"} <= set(names)
+        run = tar.getmember("demo-1/bin/run")
+        assert run.mode == 0o755 and run.uid == 0 and run.uname == "root"
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_duplicate_entries_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="duplicate"):
+        write(tmp_path / "x.tgz", "x", [Entry("a", data=b"1"), Entry("a", data=b"2")])
+
+
+def test_hadoop_jars_go_where_apache_puts_them():
+    def artifact(group, name):
+        return maven.Artifact(group, name, "3.3.6", "jar", "", Path(f"/m2/{name}.jar"))
+
+    place = components.hadoop_place
+    assert place(artifact("org.apache.hadoop", "hadoop-hdfs-client")) == "share/hadoop/hdfs"
+    assert place(artifact("org.apache.hadoop", "hadoop-yarn-common")) == "share/hadoop/yarn"
+    assert place(artifact("org.apache.hadoop", "hadoop-common")) == "share/hadoop/common"
+    assert place(artifact("com.google.guava", "guava")) == "share/hadoop/common/lib"
+
+
+def test_catalog_has_a_builder_and_path_for_every_archive():
+    catalog = yaml.safe_load(CATALOG.read_text())
+    for component, versions in catalog["archives"].items():
+        assert component in components.BUILDERS
+        for version, entry in versions.items():
+            assert version in entry["path"] and entry["path"].endswith((".tgz", ".tar.gz"))
+    for jar in catalog["jars"]:
+        assert len(jar["sha512"]) == 128 and jar["path"].endswith(".jar")
+
+
+def test_update_catalog_rewrites_only_the_jars(tmp_path):
+    catalog = tmp_path / "artifacts.yml"
+    catalog.write_text("archives:\n  x: {}\n# comment kept\njars: []\n")
+    build.update_catalog_jars(
+        catalog, [{"coordinate": "g:a:1", "path": "g/a/1/a-1.jar", "sha512": "f" * 128}]
+    )
+    data = yaml.safe_load(catalog.read_text())
+    assert data["archives"] == {"x": {}}
+    assert data["jars"][0]["coordinate"] == "g:a:1"
+    assert "# comment kept" in catalog.read_text()
