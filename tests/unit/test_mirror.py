@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from tools.mirror import MirrorError, build, components, maven
+from tools.mirror.__main__ import main
 from tools.mirror.tarball import Entry, sha512, write
 
 CATALOG = Path(__file__).parents[2] / "files/artifacts.yml"
@@ -99,3 +100,32 @@ def test_update_catalog_rewrites_only_the_jars(tmp_path):
     assert data["archives"] == {"x": {}}
     assert data["jars"][0]["coordinate"] == "g:a:1"
     assert "# comment kept" in catalog.read_text()
+
+
+def test_cli_reports_errors_without_a_traceback(tmp_path, capsys):
+    assert main(["serve", "--dir", str(tmp_path)]) == 1
+    assert "no manifest.json" in capsys.readouterr().err
+    bad = tmp_path / "catalog.yml"
+    bad.write_text("archives: [unclosed\n")
+    assert main(["build", "--out", str(tmp_path / "m"), "--catalog", str(bad)]) == 1
+    assert "cannot read the catalog" in capsys.readouterr().err
+
+
+def test_cli_builds_a_component(tmp_path):
+    catalog = tmp_path / "catalog.yml"
+    catalog.write_text(
+        "archives:\n  zookeeper:\n    '3.8.4':\n"
+        "      path: zookeeper/zookeeper-3.8.4/apache-zookeeper-3.8.4-bin.tar.gz\n"
+        "      top_dir: apache-zookeeper-3.8.4-bin\n      sha512: ''\njars: []\n"
+    )
+    out = tmp_path / "mirror"
+    args = ["build", "--out", str(out), "--catalog", str(catalog), "--cache", str(tmp_path / "c")]
+    assert main(args) == 0
+    tarball = out / "zookeeper/zookeeper-3.8.4/apache-zookeeper-3.8.4-bin.tar.gz"
+    manifest = (out / "manifest.json").read_text()
+    assert sha512(tarball) in manifest and "org.apache.zookeeper:zookeeper:3.8.4" in manifest
+    assert Path(f"{tarball}.sha512").read_text().split() == [sha512(tarball), tarball.name]
+    with tarfile.open(tarball) as tar:
+        names = tar.getnames()
+    assert "apache-zookeeper-3.8.4-bin/bin/zkServer.sh" in names
+    assert any(n.startswith("apache-zookeeper-3.8.4-bin/lib/zookeeper-3.8.4") for n in names)

@@ -38,7 +38,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             only = [c for c in args.only.split(",") if c]
             manifest = build(
-                args.out, args.catalog, args.cache, only, args.maven_settings, args.update_catalog
+                args.out,
+                args.catalog,
+                args.cache,
+                only=only,
+                settings=args.maven_settings,
+                update_catalog=args.update_catalog,
             )
             print(f"mirror: done; manifest at {manifest}")
         else:

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# ZooKeeper server launcher: start-foreground [zoo.cfg] | status [zoo.cfg] | version
+# ZooKeeper server launcher: start-foreground | status | version [cfg file in $ZOOCFGDIR]
 set -euo pipefail
 ZOOBINDIR=$(cd "$(dirname "$0")" && pwd)
 . "$ZOOBINDIR/zkEnv.sh"
 command=${1:-start-foreground}
-cfg=${2:-$ZOOCFGDIR/zoo.cfg}
+cfg="$ZOOCFGDIR/${2:-zoo.cfg}"
 case "$command" in
   start-foreground)
     exec "$JAVA" $SERVER_JVMFLAGS $JVMFLAGS "-Dzookeeper.log.dir=$ZOO_LOG_DIR" \
