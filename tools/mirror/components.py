@@ -158,9 +158,13 @@ HADOOP_MODULES = [
     "hadoop-yarn-server-nodemanager",
     "hadoop-yarn-server-web-proxy",
     "hadoop-yarn-server-applicationhistoryservice",
+    "hadoop-yarn-server-timelineservice",
     "hadoop-mapreduce-client-core",
     "hadoop-mapreduce-client-common",
     "hadoop-mapreduce-client-jobclient",
+    "hadoop-mapreduce-client-app",
+    "hadoop-mapreduce-client-shuffle",
+    "hadoop-mapreduce-examples",
 ]
 
 
@@ -178,10 +182,24 @@ def hadoop_place(artifact: maven.Artifact) -> str:
     return "share/hadoop/common/lib"
 
 
+def hadoop_webapps(ctx: Context, version: str):
+    """The HDFS web UIs: Apache ships them as share/hadoop/hdfs/webapps; on Maven Central they
+    are only inside hadoop-hdfs's tests jar."""
+    (tests,) = ctx.resolve([f"org.apache.hadoop:hadoop-hdfs:{version}:tests:jar"], transitive=False)
+    entries = []
+    with zipfile.ZipFile(tests.path) as archive:
+        for name in archive.namelist():
+            if name.startswith("webapps/") and not name.endswith("/"):
+                entries.append(Entry(f"share/hadoop/hdfs/{name}", data=archive.read(name)))
+    return entries, [maven_part(tests, "share/hadoop/hdfs/webapps/")]
+
+
 def hadoop(ctx: Context, version: str):
     coordinates = [f"org.apache.hadoop:{m}:{version}" for m in HADOOP_MODULES]
     artifacts = ctx.resolve(coordinates)
     entries, parts = jars_into(artifacts, hadoop_place)
+    webapps, webapp_parts = hadoop_webapps(ctx, version)
+    entries, parts = entries + webapps, parts + webapp_parts
     empty_site = b'<?xml version="1.0"?>\n<configuration>\n</configuration>\n'
     own = [
         template("hadoop-launcher.sh", "libexec/hadoop-launcher.sh"),
@@ -190,6 +208,7 @@ def hadoop(ctx: Context, version: str):
         script("yarn.sh", "bin/yarn"),
         script("mapred.sh", "bin/mapred"),
         template("hadoop-log4j.properties", "etc/hadoop/log4j.properties"),
+        template("capacity-scheduler.xml", "etc/hadoop/capacity-scheduler.xml"),
         Entry("etc/hadoop/hadoop-env.sh", data=b"# Environment of the Hadoop commands.\n"),
     ]
     own += [

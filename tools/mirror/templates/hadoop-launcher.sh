@@ -6,7 +6,8 @@ HADOOP_LOG_DIR=${HADOOP_LOG_DIR:-$HADOOP_HOME/logs}
 if [ -n "${JAVA_HOME:-}" ]; then JAVA="$JAVA_HOME/bin/java"; else JAVA=$(command -v java); fi
 
 hadoop_classpath() {
-  local cp="$HADOOP_CONF_DIR" dir
+  # share/hadoop/hdfs itself holds the web UIs (webapps/), as in Apache's layout.
+  local cp="$HADOOP_CONF_DIR:$HADOOP_HOME/share/hadoop/hdfs" dir
   for dir in common common/lib hdfs hdfs/lib yarn yarn/lib mapreduce mapreduce/lib; do
     [ -d "$HADOOP_HOME/share/hadoop/$dir" ] && cp="$cp:$HADOOP_HOME/share/hadoop/$dir/*"
   done

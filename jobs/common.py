@@ -1,0 +1,66 @@
+"""What every job shares: logging, configuration defaults from the environment, Spark."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from contextlib import contextmanager
+
+log = logging.getLogger("jobs")
+
+
+def setup_logging(level: str | None = None) -> None:
+    logging.basicConfig(
+        level=(level or os.environ.get("JOBS_LOG_LEVEL", "INFO")).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    logging.getLogger("cassandra").setLevel(logging.WARNING)
+
+
+def env(name: str, default: str) -> str:
+    """A setting from the environment (``MOVIELENS_<NAME>``), else ``default``."""
+    return os.environ.get(f"MOVIELENS_{name}", default)
+
+
+def env_int(name: str, default: int) -> int:
+    return int(env(name, str(default)))
+
+
+@contextmanager
+def timed(what: str, logger: logging.Logger = log):
+    """Log how long a step took: ``with timed("training"): ...``."""
+    started = time.monotonic()
+    logger.info("%s ...", what)
+    yield
+    logger.info("%s done in %.1fs", what, time.monotonic() - started)
+
+
+def spark_session(app_name: str, master: str | None = None, conf: dict | None = None):
+    """A SparkSession that runs the same under spark-submit (standalone, YARN) and locally.
+
+    Under spark-submit the master and resources come from spark-submit; started as a plain
+    Python program (``python -m jobs.train``) without ``--master`` it runs on ``local[*]``.
+    """
+    from pyspark.sql import SparkSession  # noqa: PLC0415 (pure modules import this one)
+
+    builder = SparkSession.builder.appName(app_name)
+    master = master or os.environ.get("SPARK_MASTER")
+    if master:
+        builder = builder.master(master)
+    elif "PYSPARK_GATEWAY_PORT" not in os.environ:  # not started by spark-submit
+        builder = builder.master("local[*]")
+    conf = dict(conf or {})
+    if (master or "").startswith("local") or (
+        not master and "PYSPARK_GATEWAY_PORT" not in os.environ
+    ):
+        conf.setdefault(
+            "spark.sql.shuffle.partitions", os.environ.get("SPARK_SHUFFLE_PARTITIONS", "4")
+        )
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(os.environ.get("SPARK_LOG_LEVEL", "WARN"))
+    return spark

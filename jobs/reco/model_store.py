@@ -1,0 +1,89 @@
+"""Versioned models under a models root (``hdfs:///models`` in production).
+
+Layout written by ``jobs.train``::
+
+    <root>/<version>/als/            the Spark ALSModel (ALSModel.load)
+    <root>/<version>/item_factors/   Parquet: movie_id int, features array<float>
+    <root>/<version>/movies/         Parquet: movie_id, title, genres array<string>, year
+    <root>/<version>/popularity/     Parquet: movie_id, ratings, mean_rating, rank
+    <root>/<version>/model.json      parameters of the model (needed to fold users in)
+    <root>/<version>/metrics.json    the evaluation report
+    <root>/latest                    one line: the version currently served
+
+A version is the UTC time of training, ``YYYYMMDDTHHMMSSZ``. ``latest`` is replaced
+through a rename once everything else of the version has been written, so a reader that
+follows it never finds a half-written model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pyspark.sql import SparkSession
+
+from jobs.reco import fsutil
+from jobs.reco.foldin import FoldInParams, ItemFactors
+
+LATEST = "latest"
+
+
+def new_version(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+
+
+def version_path(root: str, version: str, *parts: str) -> str:
+    return fsutil.join(root, version, *parts)
+
+
+def set_latest(spark: SparkSession, root: str, version: str) -> None:
+    fsutil.replace_text(spark, fsutil.join(root, LATEST), version + "\n")
+
+
+def latest_version(spark: SparkSession, root: str) -> str:
+    path = fsutil.join(root, LATEST)
+    if not fsutil.exists(spark, path):
+        raise FileNotFoundError(f"no model yet: {path} does not exist (run jobs.train first)")
+    return fsutil.read_text(spark, path).strip()
+
+
+@dataclass
+class ServingModel:
+    """What the streaming job needs of a model, held on the driver."""
+
+    version: str
+    path: str
+    items: ItemFactors
+    params: FoldInParams
+    movies: dict[int, tuple[str, str]]  # movie_id -> (title, genres "A|B")
+    popular: list[int]  # most rated first
+
+    @property
+    def als_path(self) -> str:
+        return fsutil.join(self.path, "als")
+
+
+def load_serving_model(spark: SparkSession, root: str, version: str | None = None):
+    version = version or latest_version(spark, root)
+    path = version_path(root, version)
+    info = json.loads(fsutil.read_text(spark, fsutil.join(path, "model.json")))
+    rows = spark.read.parquet(fsutil.join(path, "item_factors")).collect()
+    items = ItemFactors.from_pairs((r["movie_id"], r["features"]) for r in rows)
+    movies = {
+        r["movie_id"]: (r["title"], "|".join(r["genres"]))
+        for r in spark.read.parquet(fsutil.join(path, "movies")).collect()
+    }
+    popular = [
+        r["movie_id"]
+        for r in spark.read.parquet(fsutil.join(path, "popularity"))
+        .orderBy("rank")
+        .select("movie_id")
+        .collect()
+    ]
+    params = FoldInParams(
+        reg=info["params"]["regParam"],
+        implicit=info["params"]["implicitPrefs"],
+        alpha=info["params"]["alpha"],
+    )
+    return ServingModel(version, path, items, params, movies, popular)

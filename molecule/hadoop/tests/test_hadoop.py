@@ -1,0 +1,86 @@
+"""HDFS and YARN on a real host: files written and read back, a MapReduce job, web UIs, crashes."""
+
+import time
+
+import pytest
+
+ENV = ". /etc/profile.d/hadoop.sh && "
+
+
+def hdfs(host, command: str):
+    return host.run(f"sudo -u hdfs bash -c '{ENV}{command}'")
+
+
+def test_file_written_to_hdfs_reads_back_identical(host):
+    host.run("head -c 3000000 /dev/urandom > /tmp/lab-blob && chmod 644 /tmp/lab-blob")
+    assert hdfs(host, "hdfs dfs -put -f /tmp/lab-blob /lab-blob").rc == 0
+    assert hdfs(host, "hdfs dfs -get -f /lab-blob /tmp/lab-blob.back").rc == 0
+    original = host.run("sha256sum < /tmp/lab-blob").stdout
+    copy = host.run("sha256sum < /tmp/lab-blob.back").stdout
+    assert original == copy
+
+
+def test_fsck_is_healthy(host):
+    result = hdfs(host, "hdfs fsck /")
+    assert result.rc == 0
+    assert "is HEALTHY" in result.stdout
+
+
+def test_namenode_is_formatted_once(host):
+    version = host.file("/var/lib/hadoop/hdfs/name/current/VERSION")
+    assert version.exists and "clusterID=movielens-lab" in version.content_string
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("http://127.0.0.1:9870/dfshealth.html", "Hadoop"),
+        ("http://127.0.0.1:9870/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo", "LiveNodes"),
+        ("http://127.0.0.1:8088/ws/v1/cluster/info", "STARTED"),
+    ],
+)
+def test_web_uis_answer(host, url, needle):
+    result = host.run(f"curl -fsS '{url}'")
+    assert result.rc == 0 and needle in result.stdout
+
+
+def test_nodemanager_is_running_in_yarn(host):
+    result = host.run(f"{ENV}yarn node -list -states RUNNING")
+    assert "Total Nodes:1" in result.stdout
+
+
+def test_mapreduce_job_runs_to_completion_on_yarn(host):
+    hdfs(host, "hdfs dfs -mkdir -p /user/hdfs")
+    job = hdfs(
+        host,
+        "yarn jar $HADOOP_HOME/share/hadoop/mapreduce/hadoop-mapreduce-examples-3.3.6.jar pi 2 20",
+    )
+    assert job.rc == 0, job.stderr[-2000:]
+    assert "Estimated value of Pi is 3.1" in job.stdout
+    apps = host.run(f"{ENV}yarn application -list -appStates FINISHED")
+    assert "SUCCEEDED" in apps.stdout
+
+
+CHECKS = {
+    "hadoop-namenode": "curl -fsS http://127.0.0.1:9870/jmx >/dev/null",
+    "hadoop-datanode": "curl -fsS http://127.0.0.1:9864/jmx >/dev/null",
+    "hadoop-resourcemanager": "curl -fsS http://127.0.0.1:8088/ws/v1/cluster/info | grep -q ED",
+    "hadoop-nodemanager": "curl -fsS http://127.0.0.1:8042/ws/v1/node/info >/dev/null",
+}
+
+
+@pytest.mark.parametrize("unit", sorted(CHECKS))
+@pytest.mark.parametrize("how", ["systemctl restart", "systemctl kill -s SIGKILL"])
+def test_comes_back(host, unit, how):
+    before = host.run(f"systemctl show -p MainPID --value {unit}").stdout.strip()
+    with host.sudo():
+        assert host.run(f"{how} {unit}").rc == 0
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline:
+        pid = host.run(f"systemctl show -p MainPID --value {unit}").stdout.strip()
+        if pid not in (before, "0") and host.run(CHECKS[unit]).rc == 0:
+            break
+        time.sleep(3)
+    else:
+        pytest.fail(f"{unit} not healthy again within 150s")
+    assert hdfs(host, "hdfs dfs -cat /lab-blob | wc -c").stdout.strip() == "3000000"
