@@ -165,9 +165,10 @@ def generate(
     movies: int = 9000,
     ratings: int = 100_000,
     seed: int = 42,
+    *,
     rank: int = 8,
-    popularity_exponent: float = 0.7,
-    taste_weight: float = 2.5,
+    popularity_exponent: float = 0.9,
+    taste_weight: float = 1.8,
 ) -> SyntheticData:
     """Generate movies and ratings; same arguments, same output (numpy's PCG64)."""
     if users < 1 or movies < 2:
@@ -371,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     started = time.monotonic()
-    data = generate(args.users, args.movies, args.ratings, args.seed, args.rank)
+    data = generate(args.users, args.movies, args.ratings, args.seed, rank=args.rank)
     manifest = write(data, args.out, args.format, args.malformed, args.seed)
     log.info(
         "wrote %s ratings (%s malformed lines) of %s users on %s movies as %s to %s in %.1fs",

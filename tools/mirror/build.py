@@ -1,150 +1,151 @@
-"""Build the mirror tree: every catalog archive, the extra jars, .sha512 files and manifest.json."""
+"""Build the mirror tree: every catalog archive, the jobs' jars, .sha512 files, manifest.json.
+
+A tarball is rebuilt only when its inputs changed: the catalog entry, the builder code and
+templates, and the Maven settings. The Maven local repository and the PyPI downloads are
+kept in the cache, so a rebuild downloads nothing new.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
-import tarfile
 import time
 from pathlib import Path
 
-import yaml
-
-from . import MirrorError, components
+from . import MirrorError, catalog, manifest
+from .components import NAMES, Context, builder, jars
 from .tarball import sha512, write
 
-CODE = Path(__file__).parent
+CODE = Path(__file__).resolve().parent
 
 
 def code_digest() -> str:
-    """Changes when the builders or templates change, so their archives are rebuilt."""
+    """Changes when the builders or their templates change."""
     digest = hashlib.sha256()
     for path in sorted(CODE.rglob("*")):
-        if path.is_file() and path.suffix in (
-            ".py",
-            ".sh",
-            ".xml",
-            ".properties",
-            ".yaml",
-            ".options",
-        ):
-            digest.update(path.name.encode() + path.read_bytes())
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(CODE).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def sha512_line(path: Path) -> str:
-    return f"{sha512(path)}  {path.name}\n"
+def inputs_digest(what: dict, code: str, settings: Path | None) -> str:
+    digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode())
+    digest.update(code.encode())
+    if settings:
+        digest.update(settings.read_bytes())
+    return digest.hexdigest()
 
 
-def write_sha512(path: Path, checksum: str) -> None:
-    Path(f"{path}.sha512").write_text(f"{checksum}  {path.name}\n")
-
-
-def load_catalog(path: Path) -> dict:
-    try:
-        return yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise MirrorError(f"cannot read the catalog {path}: {exc}") from exc
+def mb(size: int) -> str:
+    return f"{size / 1e6:.0f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
 
 
 class Builder:
-    def __init__(self, out: Path, catalog: dict, cache: Path, settings: Path | None = None):
-        self.out, self.catalog, self.cache = out, catalog, cache
-        self.ctx = components.Context(cache, settings)
+    def __init__(self, out: Path, cache: Path, settings: Path | None = None):
+        self.out, self.cache, self.settings = out, cache, settings
+        self.ctx = Context(cache, settings)
         self.code = code_digest()
         self.stamps = cache / "stamps"
         self.stamps.mkdir(parents=True, exist_ok=True)
         self.files: dict[str, dict] = {}
+        self.timings: list[tuple[str, float]] = []
+
+    def _stamp(self, name: str, inputs: str) -> dict | None:
+        """What an earlier build with the same inputs produced, if it is still in place."""
+        path = self.stamps / f"{name}.json"
+        if not path.exists():
+            return None
+        stamp = json.loads(path.read_text())
+        if stamp.get("inputs") != inputs:
+            return None
+        for record in stamp["files"]:
+            target = self.out / record["path"]
+            if not target.is_file() or target.stat().st_size != record["size"]:
+                return None
+            if sha512(target) != record["sha512"]:
+                return None
+        return stamp
+
+    def _save_stamp(self, name: str, inputs: str, files: list[dict], extra=None) -> None:
+        body = {"inputs": inputs, "files": files, **(extra or {})}
+        tmp = self.stamps / f".{name}.json.tmp"
+        tmp.write_text(json.dumps(body, indent=1))
+        os.replace(tmp, self.stamps / f"{name}.json")
 
     def archive(self, component: str, version: str, entry: dict) -> None:
-        target = self.out / entry["path"]
-        stamp = self.stamps / f"{component}-{version}.json"
-        if target.exists() and stamp.exists():
-            recorded = json.loads(stamp.read_text())
-            if recorded["code"] == self.code and recorded["sha512"] == sha512(target):
-                print(f"mirror: {component} {version}: up to date", flush=True)
-                self.files[entry["path"]] = recorded["file"]
-                return
         start = time.monotonic()
-        print(f"mirror: {component} {version}: building {entry['path']}", flush=True)
-        entries, parts = components.builder(component)(self.ctx, version)
-        checksum = write(target, entry["top_dir"], entries)
-        write_sha512(target, checksum)
-        info = {
-            "sha512": checksum,
-            "size": target.stat().st_size,
-            "top_dir": entry["top_dir"],
-            "component": component,
-            "version": version,
-            "parts": parts,
-        }
-        stamp.write_text(json.dumps({"code": self.code, "sha512": checksum, "file": info}))
-        self.files[entry["path"]] = info
-        size = info["size"] / 1e6
-        print(
-            f"mirror: {component} {version}: {size:.0f} MB in {time.monotonic() - start:.0f}s",
-            flush=True,
-        )
+        label = f"{component} {version}"
+        what = {"component": component, "version": version, **_layout(entry)}
+        inputs = inputs_digest(what, self.code, self.settings)
+        stamp = self._stamp(f"{component}-{version}", inputs)
+        if stamp:
+            (record,) = stamp["files"]
+            print(f"mirror: {label}: up to date ({entry['path']})", flush=True)
+        else:
+            print(f"mirror: {label}: building {entry['path']}", flush=True)
+            built = builder(component)(self.ctx, version)
+            target = self.out / entry["path"]
+            size = sum(e.size() for e in built.entries)
+            print(f"mirror:   writing {len(built.entries)} files ({mb(size)})", flush=True)
+            checksum = write(target, entry["top_dir"], built.entries)
+            manifest.write_sha512(target, checksum)
+            record = manifest.record(
+                entry["path"], checksum, target.stat().st_size, built.parts, entry["top_dir"]
+            )
+            self._save_stamp(f"{component}-{version}", inputs, [record])
+            print(f"mirror:   {entry['path']}: {mb(record['size'])}", flush=True)
+        self.files[record["path"]] = record
+        self._timed(label, start)
 
-    def jars(self) -> list[dict]:
-        """The closure of the jobs' jar roots, minus what Spark's own jars/ already has."""
-        roots = self.catalog.get("jar_roots") or []
-        if not roots:
-            return []
-        spark_versions = list(self.catalog["archives"].get("spark", {}))
-        spark_path = self.out / self.catalog["archives"]["spark"][spark_versions[0]]["path"]
-        shipped = spark_jar_names(spark_path)
-        print(f"mirror: jars for the jobs: {', '.join(roots)}", flush=True)
-        found = []
-        for artifact in self.ctx.resolve(roots):
-            if any(name.startswith(f"{artifact.artifact}-") for name in shipped):
-                continue
-            rel = maven_path(artifact)
-            target = self.out / "maven2" / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if not target.exists() or target.stat().st_size != artifact.path.stat().st_size:
-                shutil.copyfile(artifact.path, target)
-            checksum = sha512(target)
-            write_sha512(target, checksum)
-            self.files[f"maven2/{rel}"] = {
-                "sha512": checksum,
-                "size": target.stat().st_size,
-                "parts": [components.maven_part(artifact, rel)],
-            }
-            found.append({"coordinate": artifact.coordinate, "path": rel, "sha512": checksum})
-        return found
+    def jars(self, roots: list[str], spark_entry: dict) -> list[dict]:
+        """The jobs' jars under maven2/; returns the catalog's `jars:` list."""
+        start = time.monotonic()
+        what = {"roots": roots, **_layout(spark_entry)}
+        inputs = inputs_digest(what, self.code, self.settings)
+        stamp = self._stamp("jars", inputs)
+        if stamp:
+            print(f"mirror: jars: up to date ({len(stamp['files'])} jars)", flush=True)
+            records, listed = stamp["files"], stamp["catalog"]
+        else:
+            print(f"mirror: jars: {', '.join(roots)}", flush=True)
+            spark = self.out / spark_entry["path"]
+            if not spark.exists():
+                raise MirrorError(f"the jars need the Spark archive {spark}; build spark first")
+            artifacts = jars.resolve(self.ctx, roots, jars.shipped_names(spark))
+            records, listed = [], []
+            for artifact in artifacts:
+                rel = artifact.repository_path
+                target = self.out / "maven2" / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f".{target.name}.tmp")
+                shutil.copyfile(artifact.path, tmp)
+                os.replace(tmp, target)
+                checksum = sha512(target)
+                manifest.write_sha512(target, checksum)
+                part = manifest.maven_part(artifact, f"maven2/{rel}")
+                records.append(
+                    manifest.record(f"maven2/{rel}", checksum, target.stat().st_size, [part])
+                )
+                listed.append({"coordinate": artifact.coordinate, "path": rel, "sha512": checksum})
+            self._save_stamp("jars", inputs, records, {"catalog": listed})
+            total = sum(r["size"] for r in records)
+            print(f"mirror:   {len(records)} jars under maven2/ ({mb(total)})", flush=True)
+        for record in records:
+            self.files[record["path"]] = record
+        self._timed("jars", start)
+        return listed
 
-    def manifest(self) -> Path:
-        path = self.out / "manifest.json"
-        body = {"generated_by": "tools/mirror", "files": dict(sorted(self.files.items()))}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(body, indent=1) + "\n")
-        tmp.replace(path)
-        return path
-
-
-def maven_path(artifact) -> str:
-    group = artifact.group.replace(".", "/")
-    return f"{group}/{artifact.artifact}/{artifact.version}/{artifact.path.name}"
-
-
-def spark_jar_names(tarball: Path) -> set[str]:
-    with tarfile.open(tarball) as tar:
-        return {Path(n).name for n in tar.getnames() if "/jars/" in n and n.endswith(".jar")}
+    def _timed(self, label: str, start: float) -> None:
+        seconds = time.monotonic() - start
+        self.timings.append((label, seconds))
+        print(f"mirror: {label}: {seconds:.1f}s", flush=True)
 
 
-def update_catalog_jars(catalog_path: Path, jars: list[dict]) -> None:
-    """Rewrite the catalog's trailing `jars:` list (the rest of the file is kept as it is)."""
-    text = catalog_path.read_text()
-    head, sep, _ = text.rpartition("\njars:")
-    if not sep:
-        raise MirrorError(f"{catalog_path} has no top-level 'jars:' list at its end")
-    lines = [
-        f"  - coordinate: {j['coordinate']}\n    path: {j['path']}\n    sha512: {j['sha512']}"
-        for j in jars
-    ]
-    catalog_path.write_text(head + "\njars:\n" + "\n".join(lines) + "\n")
+def _layout(entry: dict) -> dict:
+    return {"path": entry["path"], "top_dir": entry["top_dir"]}
 
 
 def build(
@@ -154,29 +155,36 @@ def build(
     *,
     only: list[str],
     settings: Path | None,
-    update_catalog: bool,
+    update_catalog: bool = False,
 ) -> Path:
-    catalog = load_catalog(catalog_path)
-    builder = Builder(out, catalog, cache, settings)
-    timings = []
-    for component, versions in catalog["archives"].items():
-        if only and component not in only:
-            continue
-        for version, entry in versions.items():
-            start = time.monotonic()
-            builder.archive(component, str(version), entry)
-            timings.append((f"{component} {version}", time.monotonic() - start))
-    if not only or "jars" in only:
-        start = time.monotonic()
-        jars = builder.jars()
-        timings.append(("jars", time.monotonic() - start))
+    data = catalog.load(catalog_path)
+    known = set(data["archives"]) | {"jars"}
+    unknown = sorted(set(only) - known - set(NAMES))
+    if unknown:
+        choices = ", ".join(sorted(known))
+        raise MirrorError(f"--only: unknown {', '.join(unknown)}; known: {choices}")
+    if settings and not settings.is_file():
+        raise MirrorError(f"--maven-settings: no such file {settings}")
+    out.mkdir(parents=True, exist_ok=True)
+    builder_ = Builder(out.resolve(), cache.expanduser().resolve(), settings)
+    started = time.monotonic()
+    for component, version, entry in catalog.archives(data):
+        if not only or component in only:
+            builder_.archive(component, version, entry)
+    roots = data.get("jar_roots") or []
+    if roots and (not only or "jars" in only):
+        spark_version = catalog.spark_version(data)
+        listed = builder_.jars(roots, data["archives"]["spark"][spark_version])
         if update_catalog:
-            update_catalog_jars(catalog_path, jars)
-    previous = out / "manifest.json"
-    if only and previous.exists():
-        old = json.loads(previous.read_text())["files"]
-        builder.files = {**old, **builder.files}
-    path = builder.manifest()
-    for name, seconds in timings:
-        print(f"mirror: {name:<22} {seconds:6.1f}s", flush=True)
+            catalog.update_jars(catalog_path, listed)
+            print(f"mirror: wrote {len(listed)} jars into {catalog_path}", flush=True)
+    files = builder_.files
+    if only:  # keep what an earlier full build recorded for the other files
+        files = {**manifest.load(out), **files}
+    path = manifest.write(out, files)
+    total = time.monotonic() - started
+    print("mirror: timings:", flush=True)
+    for label, seconds in builder_.timings:
+        print(f"mirror:   {label:<22} {seconds:7.1f}s", flush=True)
+    print(f"mirror:   {'total':<22} {total:7.1f}s", flush=True)
     return path

@@ -1,4 +1,4 @@
-"""Source distributions from PyPI through pip (so a site's index configuration applies)."""
+"""Distributions from PyPI through `pip download` (so a site's pip index configuration applies)."""
 
 from __future__ import annotations
 
@@ -11,19 +11,37 @@ from . import MirrorError
 
 
 def sdist(name: str, version: str, cache: Path) -> Path:
-    """Return the sdist of name==version, downloading it into cache once."""
+    """The source distribution of name==version, downloaded into cache once."""
     cache.mkdir(parents=True, exist_ok=True)
-    for candidate in cache.glob(f"{name}-{version}.tar.gz"):
-        return candidate
-    print(f"mirror: downloading {name}=={version} from PyPI", flush=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:"]
-    cmd += ["--dest", str(cache), f"{name}=={version}"]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    found = list(cache.glob(f"{name}-{version}.tar.gz"))
+    found = _find(name, version, cache)
+    if found:
+        return found
+    requirement = f"{name}=={version}"
+    print(f"mirror:   downloading {requirement} (sdist) with pip", flush=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
+    cmd += ["--no-binary", ":all:", "--dest", str(cache), requirement]
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise MirrorError(f"cannot fetch PyPI requirement {requirement}: {exc}") from exc
+    found = _find(name, version, cache)
     if result.returncode != 0 or not found:
-        reason = (result.stderr.strip().splitlines() or ["no sdist"])[-1]
-        raise MirrorError(f"cannot fetch PyPI package {name}=={version}: {reason}")
-    return found[0]
+        lines = [ln.strip() for ln in result.stderr.splitlines() if ln.strip()]
+        errors = [ln for ln in lines if ln.startswith("ERROR")]
+        reason = (errors or lines or ["pip found no source distribution"])[0]
+        raise MirrorError(f"cannot fetch PyPI requirement {requirement}: {reason}")
+    size = found.stat().st_size / 1e6
+    print(f"mirror:   {found.name}: {size:.0f} MB", flush=True)
+    return found
+
+
+def _find(name: str, version: str, cache: Path) -> Path | None:
+    normalized = {name, name.replace("-", "_"), name.replace("_", "-")}
+    for candidate in sorted(cache.iterdir()):
+        for prefix in normalized:
+            if candidate.name in (f"{prefix}-{version}.tar.gz", f"{prefix}-{version}.zip"):
+                return candidate
+    return None
 
 
 def sha256(path: Path) -> str:

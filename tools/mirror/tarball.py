@@ -1,4 +1,9 @@
-"""Deterministic tar.gz files: the same entries always give the same bytes."""
+"""Deterministic tar.gz files: the same entries always give the same bytes.
+
+Entries are sorted, every directory is listed once, and times, owners and modes are fixed.
+The archive is written to a hidden temporary file beside the target and renamed into place,
+so an interrupted build never leaves a half-written tarball.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ import io
 import os
 import tarfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-MTIME = 1700000000  # fixed, so that rebuilding gives identical archives
+MTIME = 1700000000  # 2023-11-14: fixed, so that rebuilding gives identical archives
+COMPRESSLEVEL = 6
 
 
 @dataclass(frozen=True)
@@ -22,8 +28,11 @@ class Entry:
     data: bytes | None = None
     mode: int = 0o644
 
-    def content(self) -> bytes:
-        return self.data if self.data is not None else self.source.read_bytes()
+    def size(self) -> int:
+        return len(self.data) if self.data is not None else self.source.stat().st_size
+
+    def open(self):
+        return io.BytesIO(self.data) if self.data is not None else open(self.source, "rb")
 
 
 def _info(name: str, size: int, mode: int, kind: bytes = tarfile.REGTYPE) -> tarfile.TarInfo:
@@ -34,31 +43,49 @@ def _info(name: str, size: int, mode: int, kind: bytes = tarfile.REGTYPE) -> tar
     return info
 
 
-def write(out: Path, top_dir: str, entries: list[Entry]) -> str:
-    """Write out atomically and return its SHA-512."""
-    names = [e.name for e in entries]
-    duplicates = {n for n in names if names.count(n) > 1}
-    if duplicates:
-        raise ValueError(f"duplicate entries in {out.name}: {sorted(duplicates)[:5]}")
-    dirs = {top_dir}
+def directories(top_dir: str, names: list[str]) -> list[str]:
+    """Every directory the entries need, the top directory included, sorted."""
+    found = {top_dir}
     for name in names:
-        parent = Path(top_dir, name).parent
-        while str(parent) not in dirs and str(parent) != ".":
-            dirs.add(str(parent))
-            parent = parent.parent
+        for parent in PurePosixPath(top_dir, name).parents:
+            if str(parent) == ".":
+                break
+            found.add(str(parent))
+    return sorted(found)
+
+
+def check(entries: list[Entry]) -> None:
+    names = [e.name for e in entries]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate entries: {duplicates[:5]}")
+    unsafe = [n for n in names if n.startswith("/") or ".." in PurePosixPath(n).parts]
+    if unsafe:
+        raise ValueError(f"entries outside the top directory: {unsafe[:5]}")
+
+
+def write(out: Path, top_dir: str, entries: list[Entry]) -> str:
+    """Write out atomically as top_dir/<entries> and return its SHA-512."""
+    check(entries)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    with (
-        open(tmp, "wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=MTIME, compresslevel=6) as gz,
-        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
-    ):
-        for d in sorted(dirs):
-            tar.addfile(_info(d, 0, 0o755, tarfile.DIRTYPE))
-        for entry in sorted(entries, key=lambda e: e.name):
-            data = entry.content()
-            tar.addfile(_info(f"{top_dir}/{entry.name}", len(data), entry.mode), io.BytesIO(data))
-    os.replace(tmp, out)
+    try:
+        with (
+            open(tmp, "wb") as raw,
+            gzip.GzipFile(
+                filename="", mode="wb", fileobj=raw, mtime=MTIME, compresslevel=COMPRESSLEVEL
+            ) as gz,
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+        ):
+            for d in directories(top_dir, [e.name for e in entries]):
+                tar.addfile(_info(d, 0, 0o755, tarfile.DIRTYPE))
+            for entry in sorted(entries, key=lambda e: e.name):
+                info = _info(f"{top_dir}/{entry.name}", entry.size(), entry.mode)
+                with entry.open() as handle:
+                    tar.addfile(info, handle)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
     return sha512(out)
 
 

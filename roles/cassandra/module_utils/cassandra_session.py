@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime
-import decimal
 import logging
 import time
-import uuid
 
 try:
     from cassandra import AuthenticationFailed, ConsistencyLevel
@@ -121,6 +118,4 @@ def plain(value):
         return [plain(item) for item in value]
     if isinstance(value, bytes):
         return value.hex()
-    if isinstance(value, uuid.UUID | decimal.Decimal | datetime.date | datetime.datetime):
-        return str(value)
     return str(value)

@@ -1,0 +1,141 @@
+"""What the stream does with one micro-batch, free of Spark, Kafka and Cassandra.
+
+``process_batch`` takes the batch's messages and the three outside parties behind small
+interfaces (the model's scorer, the ``Store``, the dead-letter sink), so it runs the same in
+``jobs.stream`` and in unit tests with in-memory stand-ins.
+
+For each batch:
+
+1. validate every message (``validate.validate``); invalid ones go to the dead-letter sink
+   with the reason and the original payload;
+2. of several ratings of the same (user, movie) in the batch, keep the newest (timestamp,
+   then Kafka offset);
+3. upsert the valid ratings into the store (``user_ratings``, keyed by user and movie);
+4. for each user of the batch, read *all* of that user's ratings from the store, fold the
+   user into the model (``foldin``), take the top N unrated movies, attach titles and
+   genres, and replace the user's rows in ``recommendations`` and
+   ``recommendations_by_user``. A user the model cannot place (none of their movies has
+   factors) gets the most popular unrated movies, scored ``1 / popularity rank``;
+5. record the batch's counters (``valid + invalid == messages``) under its batch id.
+
+Why a restart loses nothing and counts nothing twice: Spark commits a micro-batch's Kafka
+offsets to the checkpoint only after ``foreachBatch`` returned, so after a crash the last
+batch is processed again with the same batch id and the same messages. Every effect of
+this function is an idempotent upsert: ratings by (user, movie) with the rating's own time
+as write time, recommendations recomputed from the stored ratings (the same input gives the
+same rows), and counters keyed by (stream, batch id), overwritten rather than added.
+Dead letters of a replayed batch may be sent twice; they are keyed by the original
+message's (topic, partition, offset), so a consumer can drop the duplicates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from jobs.movielens.formats import Rating
+from jobs.reco import validate as validation
+from jobs.reco.deadletter import DeadLetterSink, dead_letter
+from jobs.reco.foldin import FoldInParams, ItemFactors, recommend
+from jobs.reco.store import BatchStats, RecRow, Store
+
+
+@dataclass(frozen=True)
+class Message:
+    value: bytes | None
+    topic: str = ""
+    partition: int = 0
+    offset: int = 0
+
+
+# user id -> that user's ratings {movie: rating} ; returns user id -> [(movie, score)] or None
+Scorer = Callable[[Mapping[int, Mapping[int, float]], int], dict[int, list | None]]
+
+
+def fold_in_scorer(items: ItemFactors, params: FoldInParams) -> Scorer:
+    """Score by folding each user into the fixed item factors (the default)."""
+
+    def score(histories, n):
+        return {u: recommend(items, sorted(h.items()), params, n) for u, h in histories.items()}
+
+    return score
+
+
+def newest_per_key(ratings: Sequence[tuple[Rating, Message]]) -> list[Rating]:
+    best: dict[tuple[int, int], tuple[Rating, Message]] = {}
+    for rating, msg in ratings:
+        key = (rating.user_id, rating.movie_id)
+        old = best.get(key)
+        if old is None or (rating.ts, msg.partition, msg.offset) >= (
+            old[0].ts,
+            old[1].partition,
+            old[1].offset,
+        ):
+            best[key] = (rating, msg)
+    return [r for r, _ in sorted(best.values(), key=lambda rm: (rm[0].user_id, rm[0].movie_id))]
+
+
+def rows_for(
+    recs: Sequence[tuple[int, float]], movies: Mapping[int, tuple[str, str]]
+) -> list[RecRow]:
+    out = []
+    for rank, (movie_id, score) in enumerate(recs, start=1):
+        title, genres = movies.get(movie_id, ("", ""))
+        out.append(RecRow(rank, movie_id, float(score), title, genres))
+    return out
+
+
+@dataclass
+class Context:
+    """Everything a batch needs that outlives the batch."""
+
+    scorer: Scorer
+    movies: Mapping[int, tuple[str, str]]  # movie_id -> (title, genres); also the catalogue
+    popular: Sequence[int]
+    store: Store
+    dead_letters: DeadLetterSink
+    top_n: int = 10
+    stream: str = "movielens"
+    model_version: str = ""
+
+
+def process_batch(ctx: Context, batch_id: int, messages: Sequence[Message]) -> BatchStats:
+    started = time.time()
+    stats = BatchStats(ctx.stream, batch_id, model_version=ctx.model_version, started_at=started)
+    good: list[tuple[Rating, Message]] = []
+    for msg in messages:
+        rating, reason = validation.validate(msg.value, ctx.movies)
+        if rating is None:
+            stats.invalid += 1
+            source = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
+            ctx.dead_letters.send(dead_letter(reason, msg.value, source, batch_id))
+        else:
+            stats.valid += 1
+            good.append((rating, msg))
+    ctx.dead_letters.flush()
+
+    ratings = newest_per_key(good)
+    ctx.store.upsert_ratings(ratings)
+    stats.ratings_upserted = len(ratings)
+    users = sorted({r.user_id for r in ratings})
+    histories = ctx.store.user_ratings(users)
+    for r in ratings:  # read-your-writes even on an eventually consistent store
+        histories.setdefault(r.user_id, {})[r.movie_id] = r.rating
+    scored = ctx.scorer(histories, ctx.top_n)
+    for user_id in users:
+        recs = scored.get(user_id)
+        if recs is None:  # cold: the model knows none of the user's movies
+            stats.cold_users += 1
+            seen = histories[user_id]
+            recs = []
+            for rank, movie_id in enumerate(ctx.popular, start=1):
+                if movie_id not in seen:
+                    recs.append((movie_id, 1.0 / rank))
+                    if len(recs) == ctx.top_n:
+                        break
+        ctx.store.replace_recommendations(user_id, rows_for(recs, ctx.movies), ctx.model_version)
+        stats.users_updated += 1
+    stats.duration_ms = int((time.time() - started) * 1000)
+    ctx.store.record_batch(stats)
+    return stats

@@ -1,0 +1,241 @@
+"""Where the stream keeps ratings, recommendations and counters: Cassandra, or memory.
+
+Cassandra schema (keyspace ``reco``; ``schema_cql`` returns these statements)::
+
+    CREATE TABLE reco.user_ratings (user_id int, movie_id int, rating float, ts bigint,
+        PRIMARY KEY (user_id, movie_id));
+    CREATE TABLE reco.recommendations (userId int, movieId int, score float, title text,
+        genres text, PRIMARY KEY (userId, movieId));
+    CREATE TABLE reco.recommendations_by_user (user_id int, rank int, movie_id int,
+        score float, title text, genres text, model_version text, updated_at timestamp,
+        PRIMARY KEY (user_id, rank));
+    CREATE TABLE reco.stream_stats (stream text, batch_id bigint, valid int, invalid int,
+        ratings_upserted int, users_updated int, cold_users int, model_version text,
+        started_at timestamp, duration_ms int, PRIMARY KEY (stream, batch_id));
+
+``recommendations`` keeps the original project's table (and column names, which CQL folds
+to lower case); ``recommendations_by_user`` answers "top N for user X, best first" with one
+partition read. Replacing a user's top-N deletes the partition at write time ``t`` and
+inserts the new rows at ``t + 1`` microseconds: Cassandra lets a tombstone win a tie, so
+the explicit timestamps make the new rows survive. ``user_ratings`` rows are written with
+the rating's own time as write time (``USING TIMESTAMP ts * 1e6``), so an older rating that
+arrives later (a replay) never overwrites a newer one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Protocol
+
+from jobs.movielens.formats import Rating
+
+
+@dataclass(frozen=True)
+class RecRow:
+    rank: int
+    movie_id: int
+    score: float
+    title: str
+    genres: str
+
+
+@dataclass
+class BatchStats:
+    stream: str
+    batch_id: int
+    valid: int = 0
+    invalid: int = 0
+    ratings_upserted: int = 0
+    users_updated: int = 0
+    cold_users: int = 0
+    model_version: str = ""
+    started_at: float = 0.0  # epoch seconds
+    duration_ms: int = 0
+
+
+class Store(Protocol):
+    def upsert_ratings(self, ratings: Sequence[Rating]) -> None: ...
+    def user_ratings(self, user_ids: Iterable[int]) -> dict[int, dict[int, float]]: ...
+    def replace_recommendations(
+        self, user_id: int, rows: Sequence[RecRow], version: str
+    ) -> None: ...
+    def record_batch(self, stats: BatchStats) -> None: ...
+
+
+def now_micros() -> int:
+    return time.time_ns() // 1000
+
+
+class MemoryStore:
+    """The same semantics in memory (local runs without Cassandra, pure-logic unit tests)."""
+
+    def __init__(self) -> None:
+        self.ratings: dict[int, dict[int, tuple[float, int]]] = {}
+        self.recommendations: dict[int, list[RecRow]] = {}
+        self.stats: dict[tuple[str, int], BatchStats] = {}
+
+    def upsert_ratings(self, ratings: Sequence[Rating]) -> None:
+        for r in ratings:
+            row = self.ratings.setdefault(r.user_id, {})
+            old = row.get(r.movie_id)
+            if old is None or r.ts >= old[1]:  # like USING TIMESTAMP: newest write wins
+                row[r.movie_id] = (r.rating, r.ts)
+
+    def user_ratings(self, user_ids: Iterable[int]) -> dict[int, dict[int, float]]:
+        return {u: {m: v[0] for m, v in self.ratings.get(u, {}).items()} for u in user_ids}
+
+    def replace_recommendations(self, user_id: int, rows: Sequence[RecRow], version: str) -> None:
+        self.recommendations[user_id] = list(rows)
+
+    def record_batch(self, stats: BatchStats) -> None:
+        self.stats[(stats.stream, stats.batch_id)] = stats
+
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS {ks}.user_ratings (user_id int, movie_id int, rating float,
+    ts bigint, PRIMARY KEY (user_id, movie_id))""",
+    """CREATE TABLE IF NOT EXISTS {ks}.recommendations (userId int, movieId int, score float,
+    title text, genres text, PRIMARY KEY (userId, movieId))""",
+    """CREATE TABLE IF NOT EXISTS {ks}.recommendations_by_user (user_id int, rank int,
+    movie_id int, score float, title text, genres text, model_version text,
+    updated_at timestamp, PRIMARY KEY (user_id, rank))""",
+    """CREATE TABLE IF NOT EXISTS {ks}.stream_stats (stream text, batch_id bigint, valid int,
+    invalid int, ratings_upserted int, users_updated int, cold_users int, model_version text,
+    started_at timestamp, duration_ms int, PRIMARY KEY (stream, batch_id))""",
+)
+
+
+def schema_cql(keyspace: str = "reco", replication_factor: int = 1) -> list[str]:
+    keyspace_cql = (
+        f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
+        f"{{'class': 'SimpleStrategy', 'replication_factor': {replication_factor}}}"
+    )
+    return [keyspace_cql, *(s.format(ks=keyspace) for s in SCHEMA)]
+
+
+class CassandraStore:
+    """The store on Cassandra (cassandra-driver), statements prepared once."""
+
+    def __init__(
+        self,
+        hosts: Sequence[str],
+        keyspace: str = "reco",
+        port: int = 9042,
+        create_schema: bool = False,
+        replication_factor: int = 1,
+    ) -> None:
+        from cassandra.cluster import Cluster  # noqa: PLC0415 (pure modules import this one)
+
+        self.cluster = Cluster(list(hosts), port=port)
+        self.session = self.cluster.connect()
+        if create_schema:
+            for stmt in schema_cql(keyspace, replication_factor):
+                self.session.execute(stmt)
+        self.session.set_keyspace(keyspace)
+        prep = self.session.prepare
+        self._upsert = prep(
+            "INSERT INTO user_ratings (user_id, movie_id, rating, ts) "
+            "VALUES (?, ?, ?, ?) USING TIMESTAMP ?"
+        )
+        self._select = prep("SELECT movie_id, rating FROM user_ratings WHERE user_id = ?")
+        self._del_recs = prep("DELETE FROM recommendations USING TIMESTAMP ? WHERE userId = ?")
+        self._del_by_user = prep(
+            "DELETE FROM recommendations_by_user USING TIMESTAMP ? WHERE user_id = ?"
+        )
+        self._ins_recs = prep(
+            "INSERT INTO recommendations (userId, movieId, score, title, genres) "
+            "VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?"
+        )
+        self._ins_by_user = prep(
+            "INSERT INTO recommendations_by_user (user_id, rank, movie_id, score, title, genres, "
+            "model_version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?"
+        )
+        self._stats = prep(
+            "INSERT INTO stream_stats (stream, batch_id, valid, invalid, ratings_upserted, "
+            "users_updated, cold_users, model_version, started_at, duration_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+
+    def _run(self, statements_and_params) -> None:
+        from cassandra.concurrent import execute_concurrent  # noqa: PLC0415
+
+        for ok, result in execute_concurrent(
+            self.session, statements_and_params, concurrency=64, raise_on_first_error=False
+        ):
+            if not ok:
+                raise result
+
+    def upsert_ratings(self, ratings: Sequence[Rating]) -> None:
+        self._run(
+            (self._upsert, (r.user_id, r.movie_id, r.rating, r.ts, r.ts * 1_000_000))
+            for r in ratings
+        )
+
+    def user_ratings(self, user_ids: Iterable[int]) -> dict[int, dict[int, float]]:
+        from cassandra.concurrent import execute_concurrent_with_args  # noqa: PLC0415
+
+        ids = list(user_ids)
+        results = execute_concurrent_with_args(
+            self.session, self._select, [(u,) for u in ids], concurrency=64
+        )
+        out = {}
+        for user_id, (ok, rows) in zip(ids, results, strict=True):
+            if not ok:
+                raise rows
+            out[user_id] = {r.movie_id: r.rating for r in rows}
+        return out
+
+    def replace_recommendations(self, user_id: int, rows: Sequence[RecRow], version: str) -> None:
+        t = now_micros()
+        updated = t // 1000  # cassandra-driver takes datetime or ms for timestamp columns
+        from datetime import UTC, datetime  # noqa: PLC0415
+
+        updated_at = datetime.fromtimestamp(updated / 1000, UTC)
+        self._run([(self._del_recs, (t, user_id)), (self._del_by_user, (t, user_id))])
+        stmts = []
+        for row in rows:
+            stmts.append(
+                (self._ins_recs, (user_id, row.movie_id, row.score, row.title, row.genres, t + 1))
+            )
+            stmts.append(
+                (
+                    self._ins_by_user,
+                    (
+                        user_id,
+                        row.rank,
+                        row.movie_id,
+                        row.score,
+                        row.title,
+                        row.genres,
+                        version,
+                        updated_at,
+                        t + 1,
+                    ),
+                )
+            )
+        self._run(stmts)
+
+    def record_batch(self, stats: BatchStats) -> None:
+        from datetime import UTC, datetime  # noqa: PLC0415
+
+        d = asdict(stats)
+        self.session.execute(
+            self._stats,
+            (
+                d["stream"],
+                d["batch_id"],
+                d["valid"],
+                d["invalid"],
+                d["ratings_upserted"],
+                d["users_updated"],
+                d["cold_users"],
+                d["model_version"],
+                datetime.fromtimestamp(d["started_at"], UTC),
+                d["duration_ms"],
+            ),
+        )
+
+    def close(self) -> None:
+        self.cluster.shutdown()

@@ -1,0 +1,190 @@
+"""Turn each incoming rating into fresh top-N recommendations (Spark Structured Streaming).
+
+    spark-submit --packages org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.1 jobs/stream.py \
+        --bootstrap kafka1:9092 --models hdfs:///models --checkpoint hdfs:///tmps/stream \
+        --cassandra-hosts cass1
+
+Reads the ratings topic (``startingOffsets`` earliest on the first start; afterwards the
+offsets come from the checkpoint), and for each micro-batch (``foreachBatch``) validates
+the messages, sends invalid ones to the dead-letter topic, upserts the ratings into
+``reco.user_ratings``, folds each user of the batch into the served model with *all* their
+stored ratings, and replaces their top-N in ``reco.recommendations`` and
+``reco.recommendations_by_user``; per-batch counters go to ``reco.stream_stats``. The logic
+and why replays are harmless (exactly-once effect) are in ``jobs.reco.batch``.
+
+The item factors of the latest model (``<models>/latest``) are loaded once on the driver.
+``--scorer als-subset`` scores with ``ALSModel.recommendForUserSubset`` instead, as the
+original project did: it uses the user factors learnt at training time, so it ignores the
+new ratings and cannot place users the model never saw (they get popular movies).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from jobs import common
+from jobs.reco import batch, model_store
+from jobs.reco.deadletter import KafkaSink, ListSink
+from jobs.reco.store import CassandraStore, MemoryStore
+
+log = logging.getLogger("jobs.stream")
+
+KAFKA_PACKAGE = "org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.1"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Kafka ratings -> fold-in -> Cassandra top-N.")
+    p.add_argument("--bootstrap", default=common.env("KAFKA_BOOTSTRAP", "localhost:9092"))
+    p.add_argument("--topic", default=common.env("TOPIC", "movielens_ratings"))
+    p.add_argument("--dead-letter-topic", default=common.env("DLQ_TOPIC", "movielens_ratings_dlq"))
+    p.add_argument("--models", default=common.env("MODELS", "hdfs:///models"))
+    p.add_argument("--model-version", default=None, help="default: <models>/latest")
+    p.add_argument("--checkpoint", default=common.env("CHECKPOINT", "hdfs:///tmps/stream"))
+    p.add_argument("--starting-offsets", default="earliest", help="only used on a first start")
+    p.add_argument("--max-offsets-per-trigger", type=int, default=10_000)
+    p.add_argument("--trigger-seconds", type=float, default=5.0)
+    p.add_argument(
+        "--available-now",
+        action="store_true",
+        help="process what the topic holds, then stop (tests, backfills)",
+    )
+    p.add_argument("--store", choices=("cassandra", "memory"), default="cassandra")
+    p.add_argument("--cassandra-hosts", default=common.env("CASSANDRA_HOSTS", "localhost"))
+    p.add_argument("--cassandra-port", type=int, default=common.env_int("CASSANDRA_PORT", 9042))
+    p.add_argument("--keyspace", default=common.env("KEYSPACE", "reco"))
+    p.add_argument("--create-schema", action="store_true", help="create keyspace and tables")
+    p.add_argument("--top-n", type=int, default=10)
+    p.add_argument("--scorer", choices=("foldin", "als-subset"), default="foldin")
+    p.add_argument("--stream-name", default="movielens", help="key of reco.stream_stats rows")
+    p.add_argument("--master", default=None)
+    p.add_argument(
+        "--packages",
+        default=common.env("SPARK_PACKAGES", ""),
+        help=f"spark.jars.packages, e.g. {KAFKA_PACKAGE} (when not on the classpath)",
+    )
+    return p
+
+
+def als_subset_scorer(spark, als_path: str) -> batch.Scorer:
+    """Score with the trained user factors, like the original project (comparison path)."""
+    from pyspark.ml.recommendation import ALSModel  # noqa: PLC0415
+
+    model = ALSModel.load(als_path)
+
+    def score(histories, n):
+        users = sorted(histories)
+        out: dict = dict.fromkeys(users)
+        if not users:
+            return out
+        extra = min(1000, max(len(h) for h in histories.values()))
+        frame = spark.createDataFrame([(u,) for u in users], "user_id int")
+        for row in model.recommendForUserSubset(frame, n + extra).collect():
+            seen = histories[row["user_id"]]
+            recs = [(r["movie_id"], float(r["rating"])) for r in row["recommendations"]]
+            out[row["user_id"]] = [(m, s) for m, s in recs if m not in seen][:n]
+        return out
+
+    return score
+
+
+def build_context(spark, args) -> batch.Context:
+    served = model_store.load_serving_model(spark, args.models, args.model_version)
+    log.info(
+        "serving model %s: %d items, rank %d, %s",
+        served.version,
+        len(served.items.movie_ids),
+        served.items.rank,
+        served.params,
+    )
+    if args.scorer == "foldin":
+        scorer = batch.fold_in_scorer(served.items, served.params)
+    else:
+        scorer = als_subset_scorer(spark, served.als_path)
+    if args.store == "cassandra":
+        store = CassandraStore(
+            args.cassandra_hosts.split(","),
+            args.keyspace,
+            args.cassandra_port,
+            create_schema=args.create_schema,
+        )
+        sink = KafkaSink(args.bootstrap, args.dead_letter_topic)
+    else:
+        store, sink = MemoryStore(), ListSink()
+    return batch.Context(
+        scorer,
+        served.movies,
+        served.popular,
+        store,
+        sink,
+        args.top_n,
+        args.stream_name,
+        served.version,
+    )
+
+
+def make_handler(ctx: batch.Context):
+    def handle(frame, batch_id: int) -> None:
+        rows = frame.select("value", "topic", "partition", "offset").collect()
+        messages = [
+            batch.Message(
+                bytes(r["value"]) if r["value"] is not None else None,
+                r["topic"],
+                r["partition"],
+                r["offset"],
+            )
+            for r in rows
+        ]
+        stats = batch.process_batch(ctx, batch_id, messages)
+        log.info(
+            "batch %d: %d valid, %d invalid, %d users updated (%d cold) in %d ms",
+            batch_id,
+            stats.valid,
+            stats.invalid,
+            stats.users_updated,
+            stats.cold_users,
+            stats.duration_ms,
+        )
+
+    return handle
+
+
+def start(spark, args, ctx: batch.Context):
+    source = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", args.bootstrap)
+        .option("subscribe", args.topic)
+        .option("startingOffsets", args.starting_offsets)
+        .option("maxOffsetsPerTrigger", args.max_offsets_per_trigger)
+        .option("failOnDataLoss", "false")
+        .load()
+    )
+    writer = (
+        source.writeStream.foreachBatch(make_handler(ctx))
+        .option("checkpointLocation", args.checkpoint)
+        .queryName(args.stream_name)
+    )
+    if args.available_now:
+        writer = writer.trigger(availableNow=True)
+    else:
+        writer = writer.trigger(processingTime=f"{args.trigger_seconds} seconds")
+    return writer.start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    common.setup_logging()
+    args = parser().parse_args(argv)
+    conf = {"spark.jars.packages": args.packages} if args.packages else {}
+    spark = common.spark_session("movielens-stream", args.master, conf)
+    ctx = build_context(spark, args)
+    query = start(spark, args, ctx)
+    log.info("streaming %s from %s, checkpoint %s", args.topic, args.bootstrap, args.checkpoint)
+    try:
+        query.awaitTermination()
+    finally:
+        spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""Fold-in: a hand-computed example, and agreement with Spark's own ALS user factors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyspark.ml.recommendation import ALS
+
+from jobs.movielens import synthetic
+from jobs.reco import foldin
+from jobs.reco.foldin import FoldInParams, ItemFactors
+
+# Three movies with 2-d factors; the user rated movie 1 with 4 and movie 3 with 2.
+ITEMS = ItemFactors.from_pairs([(3, [1.0, 1.0]), (1, [1.0, 0.0]), (2, [0.0, 1.0])])
+RATED = [(1, 4.0), (3, 2.0)]
+
+
+def test_explicit_by_hand():
+    # Y_I^T Y_I = [[2,1],[1,1]]; + 0.5 * 2 * I = [[3,1],[1,2]]; Y_I^T r = [6,2]
+    # inverse = 1/5 [[2,-1],[-1,3]] -> x = [2, 0]
+    x = foldin.fold_in(ITEMS, RATED, FoldInParams(reg=0.5, implicit=False))
+    np.testing.assert_allclose(x, [2.0, 0.0], atol=1e-12)
+
+
+def test_implicit_by_hand():
+    # Y^T Y (all items) = [[2,1],[1,2]]; c-1 = alpha*|r| = 4, 2:
+    # sum (c-1) y y^T = 4*[[1,0],[0,0]] + 2*[[1,1],[1,1]] = [[6,2],[2,2]]; reg*n_u = 1
+    # A = [[9,3],[3,5]]; b = 5*y1 + 3*y3 = [8,3]; x = 1/36 [[5,-3],[-3,9]] [8,3] = [31,3]/36
+    x = foldin.fold_in(ITEMS, RATED, FoldInParams(reg=0.5, implicit=True, alpha=1.0))
+    np.testing.assert_allclose(x, [31 / 36, 3 / 36], atol=1e-12)
+
+
+def test_implicit_ignores_non_positive_preferences_in_count():
+    # a rating of 0 adds confidence alpha*0 = 0 and preference 0: same as not rated at all
+    with_zero = foldin.fold_in(ITEMS, [*RATED, (2, 0.0)], FoldInParams(0.5, True, 1.0))
+    np.testing.assert_allclose(with_zero, [31 / 36, 3 / 36], atol=1e-12)
+
+
+def test_top_n_excludes_rated_and_breaks_ties_by_id():
+    x = np.array([2.0, 0.0])  # scores: movie 1 -> 2, movie 2 -> 0, movie 3 -> 2
+    assert foldin.top_n(ITEMS, x, 3) == [(1, 2.0), (3, 2.0), (2, 0.0)]
+    assert foldin.top_n(ITEMS, x, 5, exclude=[1, 3, 99]) == [(2, 0.0)]
+    assert foldin.top_n(ITEMS, x, 2, exclude=[1, 2, 3]) == []
+
+
+def test_cold_user_and_unknown_movies():
+    params = FoldInParams(0.5, False)
+    assert foldin.fold_in(ITEMS, [], params) is None
+    assert foldin.fold_in(ITEMS, [(99, 4.0)], params) is None
+    assert foldin.recommend(ITEMS, [(99, 4.0)], params, 2) is None
+    x = foldin.fold_in(ITEMS, [*RATED, (99, 5.0)], params)  # unknown movie is ignored
+    np.testing.assert_allclose(x, [2.0, 0.0], atol=1e-12)
+    [(movie, score)] = foldin.recommend(ITEMS, RATED, params, 5)
+    assert movie == 2 and score == pytest.approx(0.0, abs=1e-12)
+
+
+def test_popular_top_n():
+    assert foldin.popular_top_n([5, 3, 9, 1], 2, exclude={3}) == [5, 9]
+
+
+@pytest.fixture(scope="module")
+def small_ratings(spark):
+    data = synthetic.generate(users=60, movies=150, ratings=3000, seed=7)
+    rows = [(r.user_id, r.movie_id, r.rating) for r in data.ratings]
+    return spark.createDataFrame(rows, "user_id int, movie_id int, rating float").cache()
+
+
+@pytest.mark.parametrize("implicit", [False, True], ids=["explicit", "implicit"])
+def test_fold_in_reproduces_spark_user_factors(spark, small_ratings, implicit):
+    """Spark's last half-step solves the user problem exactly; folding in must agree.
+
+    Spark keeps factors in float32 and solves in float64, so the agreement is to about
+    1e-5 relative; we allow 1e-3 (measured worst case is printed by -s).
+    """
+    params = FoldInParams(reg=0.1, implicit=implicit, alpha=2.0)
+    model = ALS(
+        userCol="user_id",
+        itemCol="movie_id",
+        ratingCol="rating",
+        rank=4,
+        maxIter=3,
+        regParam=params.reg,
+        implicitPrefs=implicit,
+        alpha=params.alpha,
+        seed=1,
+    ).fit(small_ratings)
+    items = ItemFactors.from_pairs((r["id"], r["features"]) for r in model.itemFactors.collect())
+    users = {r["id"]: np.array(r["features"]) for r in model.userFactors.collect()}
+    by_user: dict[int, list] = {}
+    for r in small_ratings.collect():
+        by_user.setdefault(r["user_id"], []).append((r["movie_id"], r["rating"]))
+    worst = 0.0
+    for user_id in sorted(by_user)[:10]:
+        x = foldin.fold_in(items, by_user[user_id], params)
+        expected = users[user_id]
+        rel = np.max(np.abs(x - expected)) / np.max(np.abs(expected))
+        worst = max(worst, rel)
+    print(
+        f"fold-in vs Spark userFactors ({'implicit' if implicit else 'explicit'}): "
+        f"worst relative difference {worst:.2e}"
+    )
+    assert worst < 1e-3

@@ -1,0 +1,76 @@
+"""The catalog (files/artifacts.yml): which archives to build, and the jobs' jars list."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
+
+from . import MirrorError
+
+
+def load(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise MirrorError(f"cannot read the catalog {path}: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("archives"), dict):
+        raise MirrorError(f"the catalog {path} has no 'archives:' mapping")
+    return data
+
+
+def archives(catalog: dict) -> Iterator[tuple[str, str, dict]]:
+    """(component, version, entry) for every archive, in catalog order."""
+    for component, versions in catalog["archives"].items():
+        for version, entry in (versions or {}).items():
+            for key in ("path", "top_dir"):
+                if not entry or not entry.get(key):
+                    raise MirrorError(f"catalog: {component} {version} has no '{key}'")
+            yield component, str(version), entry
+
+
+def spark_version(catalog: dict) -> str:
+    versions = list(catalog["archives"].get("spark") or {})
+    if not versions:
+        raise MirrorError("the catalog lists no Spark archive; the jobs' jars need one")
+    return str(versions[-1])
+
+
+def jars_block(jars: list[dict]) -> str:
+    lines = ["jars:"] if jars else ["jars: []"]
+    for jar in jars:
+        lines += [
+            f"  - coordinate: {jar['coordinate']}",
+            f"    path: {jar['path']}",
+            f"    sha512: {jar['sha512']}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+TOP_LEVEL_JARS = re.compile(r"^jars:.*?(?=^[^\s#]|\Z)", re.MULTILINE | re.DOTALL)
+
+
+def replace_jars(text: str, jars: list[dict]) -> str:
+    """The catalog text with only its top-level `jars:` block replaced."""
+    matches = list(TOP_LEVEL_JARS.finditer(text))
+    if len(matches) != 1:
+        raise MirrorError("the catalog needs exactly one top-level 'jars:' list to update")
+    match = matches[0]
+    block = match.group(0)
+    trailing = block[len(block.rstrip()) :].count("\n")
+    replacement = jars_block(jars) + "\n" * max(trailing - 1, 0)
+    updated = text[: match.start()] + replacement + text[match.end() :]
+    if yaml.safe_load(updated).get("jars") != (jars or []):
+        raise MirrorError("updating the catalog's 'jars:' list would change more than the list")
+    return updated
+
+
+def update_jars(path: Path, jars: list[dict]) -> None:
+    """Rewrite the catalog's `jars:` list, keeping the rest of the file byte for byte."""
+    updated = replace_jars(path.read_text(), jars)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(updated)
+    os.replace(tmp, path)
