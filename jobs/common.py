@@ -53,6 +53,7 @@ def spark_session(app_name: str, master: str | None = None, conf: dict | None = 
     elif "PYSPARK_GATEWAY_PORT" not in os.environ:  # not started by spark-submit
         builder = builder.master("local[*]")
     conf = dict(conf or {})
+    conf.setdefault("spark.ui.showConsoleProgress", "false")  # the jobs log their own progress
     if (master or "").startswith("local") or (
         not master and "PYSPARK_GATEWAY_PORT" not in os.environ
     ):

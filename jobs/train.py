@@ -34,7 +34,7 @@ from jobs.reco.split import METHODS, split_ratings
 
 log = logging.getLogger("jobs.train")
 
-DEFAULTS = {"rank": 32, "reg": 0.05, "max_iter": 15, "implicit": True, "alpha": 5.0}
+DEFAULTS = {"rank": 16, "reg": 0.2, "max_iter": 10, "implicit": True, "alpha": 1.0}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -62,6 +62,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--alpha", type=float, default=float(common.env("ALPHA", str(DEFAULTS["alpha"])))
+    )
+    p.add_argument(
+        "--blocks",
+        type=int,
+        default=common.env_int("ALS_BLOCKS", 10),
+        help="ALS numUserBlocks and numItemBlocks (about the cluster's cores)",
     )
     p.add_argument("--split", choices=METHODS, default=common.env("SPLIT", "time"))
     p.add_argument("--test-fraction", type=float, default=0.2)
@@ -96,6 +102,8 @@ def build_als(args: argparse.Namespace) -> ALS:
         implicitPrefs=args.implicit,
         alpha=args.alpha,
         seed=args.seed,
+        numUserBlocks=args.blocks,
+        numItemBlocks=args.blocks,
         coldStartStrategy="drop",
         nonnegative=False,
     )

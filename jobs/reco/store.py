@@ -27,6 +27,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 from jobs.movielens.formats import Rating
@@ -189,10 +190,7 @@ class CassandraStore:
 
     def replace_recommendations(self, user_id: int, rows: Sequence[RecRow], version: str) -> None:
         t = now_micros()
-        updated = t // 1000  # cassandra-driver takes datetime or ms for timestamp columns
-        from datetime import UTC, datetime  # noqa: PLC0415
-
-        updated_at = datetime.fromtimestamp(updated / 1000, UTC)
+        updated_at = datetime.fromtimestamp(t / 1_000_000, UTC)
         self._run([(self._del_recs, (t, user_id)), (self._del_by_user, (t, user_id))])
         stmts = []
         for row in rows:
@@ -218,8 +216,6 @@ class CassandraStore:
         self._run(stmts)
 
     def record_batch(self, stats: BatchStats) -> None:
-        from datetime import UTC, datetime  # noqa: PLC0415
-
         d = asdict(stats)
         self.session.execute(
             self._stats,

@@ -83,6 +83,8 @@ def test_fold_in_reproduces_spark_user_factors(spark, small_ratings, implicit):
         implicitPrefs=implicit,
         alpha=params.alpha,
         seed=1,
+        numUserBlocks=2,
+        numItemBlocks=2,
     ).fit(small_ratings)
     items = ItemFactors.from_pairs((r["id"], r["features"]) for r in model.itemFactors.collect())
     users = {r["id"]: np.array(r["features"]) for r in model.userFactors.collect()}

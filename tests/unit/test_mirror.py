@@ -6,9 +6,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tools.mirror import MirrorError, build, components, maven
+from tools.mirror import MirrorError, maven
 from tools.mirror.__main__ import main
 from tools.mirror.tarball import Entry, sha512, write
 
@@ -44,12 +43,6 @@ The following files have been resolved:
     ]
 
 
-def test_unresolvable_coordinate_is_named(tmp_path):
-    with pytest.raises(MirrorError) as err:
-        maven.resolve(["org.apache.spark:spark-examples_2.12:3.5.1"], transitive=False)
-    assert "spark-examples_2.12" in str(err.value)
-
-
 def test_tarballs_are_deterministic(tmp_path):
     entries = [Entry("bin/run", data=b"#!/bin/sh\n", mode=0o755), Entry("lib/a.jar", data=b"x")]
     first = write(tmp_path / "one.tgz", "demo-1", entries)
@@ -67,39 +60,6 @@ def test_tarballs_are_deterministic(tmp_path):
 def test_duplicate_entries_are_refused(tmp_path):
     with pytest.raises(ValueError, match="duplicate"):
         write(tmp_path / "x.tgz", "x", [Entry("a", data=b"1"), Entry("a", data=b"2")])
-
-
-def test_hadoop_jars_go_where_apache_puts_them():
-    def artifact(group, name):
-        return maven.Artifact(group, name, "3.3.6", "jar", "", Path(f"/m2/{name}.jar"))
-
-    place = components.hadoop_place
-    assert place(artifact("org.apache.hadoop", "hadoop-hdfs-client")) == "share/hadoop/hdfs"
-    assert place(artifact("org.apache.hadoop", "hadoop-yarn-common")) == "share/hadoop/yarn"
-    assert place(artifact("org.apache.hadoop", "hadoop-common")) == "share/hadoop/common"
-    assert place(artifact("com.google.guava", "guava")) == "share/hadoop/common/lib"
-
-
-def test_catalog_has_a_builder_and_path_for_every_archive():
-    catalog = yaml.safe_load(CATALOG.read_text())
-    for component, versions in catalog["archives"].items():
-        assert component in components.BUILDERS
-        for version, entry in versions.items():
-            assert version in entry["path"] and entry["path"].endswith((".tgz", ".tar.gz"))
-    for jar in catalog["jars"]:
-        assert len(jar["sha512"]) == 128 and jar["path"].endswith(".jar")
-
-
-def test_update_catalog_rewrites_only_the_jars(tmp_path):
-    catalog = tmp_path / "artifacts.yml"
-    catalog.write_text("archives:\n  x: {}\n# comment kept\njars: []\n")
-    build.update_catalog_jars(
-        catalog, [{"coordinate": "g:a:1", "path": "g/a/1/a-1.jar", "sha512": "f" * 128}]
-    )
-    data = yaml.safe_load(catalog.read_text())
-    assert data["archives"] == {"x": {}}
-    assert data["jars"][0]["coordinate"] == "g:a:1"
-    assert "# comment kept" in catalog.read_text()
 
 
 def test_cli_reports_errors_without_a_traceback(tmp_path, capsys):

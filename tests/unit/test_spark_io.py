@@ -12,7 +12,7 @@ def data():
     return synthetic.generate(users=40, movies=120, ratings=1500, seed=11)
 
 
-@pytest.mark.parametrize("fmt_name", ["latest", "ml-1m", "ml-100k", "kaggle"])
+@pytest.mark.parametrize("fmt_name", ["latest", "ml-1m", "ml-100k"])
 def test_loader_matches_pure_parser(spark, tmp_path, data, fmt_name):
     manifest = synthetic.write(data, str(tmp_path), fmt_name, malformed=4, seed=11)
     fmt, ratings, movies, rejects = spark_io.load(spark, str(tmp_path))

@@ -57,7 +57,8 @@ def zkcli(host, command: str):
 
 def listening_ports(host, pid: str) -> set[str]:
     sockets = host.run(f"ss -Hltnp | grep 'pid={pid},'").stdout.splitlines()
-    return {line.split()[3] for line in sockets}
+    # A JVM's IPv4 socket shows as IPv4-mapped IPv6 ([::ffff:127.0.0.1]:2181).
+    return {line.split()[3].replace("[::ffff:", "").replace("]", "") for line in sockets}
 
 
 def main_pid(host, unit: str) -> str:

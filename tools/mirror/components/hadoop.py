@@ -26,6 +26,7 @@ PARTS = {
         "hadoop-yarn-server-nodemanager",
         "hadoop-yarn-server-web-proxy",
         "hadoop-yarn-server-applicationhistoryservice",
+        "hadoop-yarn-server-timelineservice",
     ],
     "mapreduce": [
         "hadoop-mapreduce-client-core",
@@ -37,6 +38,11 @@ PARTS = {
         "hadoop-mapreduce-examples",
     ],
 }
+
+# Logging as in Apache's 3.3.6 tarball: SLF4J on reload4j only; the log4j 1.2 jar and the
+# slf4j-log4j12 binding some modules still pull in would be a second binding.
+EXCLUDED = ("org.slf4j:slf4j-log4j12", "log4j:log4j")
+LOGGING = ["ch.qos.reload4j:reload4j", "org.slf4j:slf4j-reload4j"]
 
 # Hadoop's own jars that Apache keeps in share/hadoop/common rather than common/lib.
 COMMON_OWN = {"hadoop-common", "hadoop-registry", "hadoop-kms", "hadoop-nfs"}
@@ -87,8 +93,12 @@ def build(ctx: Context, version: str) -> Built:
         part: [f"org.apache.hadoop:{m}:{version}" for m in modules]
         for part, modules in PARTS.items()
     }
+    sets["common"] += LOGGING
     sets["all"] = [c for coords in sets.values() for c in coords]
-    resolved = ctx.resolve_sets(sets)
+    # Versions of libraries as Hadoop's own build pins them (hadoop-project's
+    # dependencyManagement), so the classpath matches Apache's tarball.
+    managed = (f"org.apache.hadoop:hadoop-project:{version}:pom",)
+    resolved = ctx.resolve_sets(sets, excludes=EXCLUDED, managed_by=managed)
     everything = resolved.pop("all")
     built = jars_into(everything, placement(everything, resolved))
     return built.add(webapps(ctx, version)).add(template_tree("hadoop"))

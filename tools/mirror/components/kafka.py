@@ -19,7 +19,7 @@ MODULES = [
 LOGGING = ["org.slf4j:slf4j-reload4j:1.7.36", "ch.qos.reload4j:reload4j:1.2.25"]
 EXCLUDED = ("org.slf4j:slf4j-log4j12", "log4j:log4j")
 
-# bin/<script> -> main class, as in Kafka 3.6 (checked against the jars).
+# bin/<script> -> main class (and leading arguments), as in Kafka 3.6 (checked in the jars).
 TOOLS = {
     "kafka-topics.sh": "kafka.admin.TopicCommand",
     "kafka-console-producer.sh": "kafka.tools.ConsoleProducer",
@@ -34,7 +34,7 @@ TOOLS = {
     "kafka-metadata-quorum.sh": "org.apache.kafka.tools.MetadataQuorumCommand",
     "kafka-producer-perf-test.sh": "org.apache.kafka.tools.ProducerPerformance",
     "kafka-consumer-perf-test.sh": "org.apache.kafka.tools.ConsumerPerformance",
-    "zookeeper-shell.sh": "org.apache.zookeeper.ZooKeeperMainWithTlsSupportForKafka",
+    "zookeeper-shell.sh": "org.apache.zookeeper.ZooKeeperMainWithTlsSupportForKafka -server",
     "zookeeper-server-start.sh": "org.apache.zookeeper.server.quorum.QuorumPeerMain",
 }
 

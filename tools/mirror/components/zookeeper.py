@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import Built, Context, jars_into, template_tree
 
 # Optional in ZooKeeper's POM but shipped in Apache's bin tarball: metrics, snapshot
-# compression, the CLI's parser and line editor, and the Prometheus metrics provider. Their
+# compression, and the CLI's parser and line editor. Their
 # versions come from ZooKeeper's own parent POM (imported as dependencyManagement).
 OPTIONAL = [
     "io.dropwizard.metrics:metrics-core",
@@ -19,7 +19,6 @@ def build(ctx: Context, version: str) -> Built:
     artifacts = ctx.resolve(
         [
             f"org.apache.zookeeper:zookeeper:{version}",
-            f"org.apache.zookeeper:zookeeper-prometheus-metrics:{version}",
             *OPTIONAL,
         ],
         managed_by=(f"org.apache.zookeeper:parent:{version}:pom",),

@@ -1,0 +1,228 @@
+"""Search ALS configurations (grid or seeded random sample) on a validation split.
+
+    python -m jobs.tune --input /data/ml-latest-small --out /tmp/tune --random 12
+
+The ratings are split like ``jobs.train`` does (same method, fraction and seed); the
+held-out part is left alone, and the training part is split again into fit and validation
+parts, so the search never sees the data the training job reports on. Each configuration is
+trained on the fit part and scored on the validation part (precision/recall/NDCG@k, MAP,
+and RMSE/MAE for explicit models). Writes ``tune.json``, ``tune.csv`` and ``tune.png``
+(precision@k per configuration against the most-popular baseline, and RMSE of the explicit
+configurations) to ``--out`` (a local directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import json
+import logging
+import os
+import random
+import time
+
+from jobs import common
+from jobs.movielens import spark_io
+from jobs.reco import evaluation
+from jobs.reco.split import METHODS, split_ratings
+
+log = logging.getLogger("jobs.tune")
+
+
+def floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x]
+
+
+def ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="ALS hyper-parameter search.")
+    p.add_argument("--input", default=common.env("INPUT", "hdfs:///input"))
+    p.add_argument("--format", default=None)
+    p.add_argument("--out", default="tune-report", help="local directory for the reports")
+    p.add_argument("--master", default=None)
+    p.add_argument("--ranks", type=ints, default=[8, 16, 32])
+    p.add_argument("--regs", type=floats, default=[0.01, 0.05, 0.1])
+    p.add_argument("--alphas", type=floats, default=[0.3, 1.0, 3.0])
+    p.add_argument("--modes", default="implicit,explicit", help="implicit, explicit or both")
+    p.add_argument("--max-iter", type=int, default=10)
+    p.add_argument("--blocks", type=int, default=common.env_int("ALS_BLOCKS", 10))
+    p.add_argument("--random", type=int, default=0, help="sample N configurations (0: grid)")
+    p.add_argument("--split", choices=METHODS, default="time")
+    p.add_argument("--test-fraction", type=float, default=0.2)
+    p.add_argument("--validation-fraction", type=float, default=0.2)
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--eval-users", type=int, default=5000)
+    p.add_argument("--seed", type=int, default=42)
+    return p
+
+
+def configurations(args) -> list[dict]:
+    """The grid (explicit models have no alpha), or a seeded sample of it."""
+    grid = []
+    modes = [m.strip() for m in args.modes.split(",")]
+    for mode, rank, reg in itertools.product(modes, args.ranks, args.regs):
+        alphas = args.alphas if mode == "implicit" else [1.0]
+        grid.extend(
+            {"implicit": mode == "implicit", "rank": rank, "reg": reg, "alpha": a} for a in alphas
+        )
+    if args.random and args.random < len(grid):
+        grid = random.Random(args.seed).sample(grid, args.random)
+    return grid
+
+
+def label(cfg: dict) -> str:
+    if cfg["implicit"]:
+        return f"imp r{cfg['rank']} l{cfg['reg']:g} a{cfg['alpha']:g}"
+    return f"exp r{cfg['rank']} l{cfg['reg']:g}"
+
+
+def run(spark, args) -> dict:
+    from pyspark.ml.recommendation import ALS  # noqa: PLC0415
+
+    _, ratings, _, _ = spark_io.load(spark, args.input, args.format)
+    train, _ = split_ratings(ratings, args.test_fraction, args.split, args.seed)
+    fit, valid = split_ratings(train, args.validation_fraction, args.split, args.seed + 1)
+    fit, valid = fit.cache(), valid.cache()
+    log.info("fit %d ratings, validate on %d", fit.count(), valid.count())
+    configs = configurations(args)
+    results, baseline = [], None
+    for i, cfg in enumerate(configs, start=1):
+        started = time.monotonic()
+        model = ALS(
+            userCol="user_id",
+            itemCol="movie_id",
+            ratingCol="rating",
+            rank=cfg["rank"],
+            regParam=cfg["reg"],
+            maxIter=args.max_iter,
+            implicitPrefs=cfg["implicit"],
+            alpha=cfg["alpha"],
+            seed=args.seed,
+            numUserBlocks=args.blocks,
+            numItemBlocks=args.blocks,
+        ).fit(fit)
+        report = evaluation.evaluate(
+            model, fit, valid, cfg["implicit"], k=args.k, max_users=args.eval_users, seed=args.seed
+        )
+        baseline = report["popularity"]
+        row = {
+            **cfg,
+            "label": label(cfg),
+            **{k: v for k, v in report["als"].items() if k != "rating_note"},
+            "seconds": round(time.monotonic() - started, 1),
+        }
+        results.append(row)
+        log.info(
+            "[%d/%d] %s: precision@%d %.4f (popularity %.4f) in %.0fs",
+            i,
+            len(configs),
+            row["label"],
+            args.k,
+            row[f"precision@{args.k}"],
+            baseline[f"precision@{args.k}"],
+            row["seconds"],
+        )
+    key = f"precision@{args.k}"
+    results.sort(key=lambda r: -r[key])
+    out = {
+        "k": args.k,
+        "split": args.split,
+        "max_iter": args.max_iter,
+        "best": results[0],
+        "popularity": baseline,
+        "results": results,
+    }
+    write_reports(out, args.out, key)
+    return out
+
+
+def write_reports(report: dict, out_dir: str, key: str) -> None:
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "tune.json"), "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2)
+    fields = [
+        "label",
+        "implicit",
+        "rank",
+        "reg",
+        "alpha",
+        key,
+        "recall@" + key.split("@")[1],
+        "ndcg@" + key.split("@")[1],
+        "map",
+        "rmse",
+        "mae",
+        "seconds",
+    ]
+    with open(os.path.join(out_dir, "tune.csv"), "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(report["results"])
+    plot(report, os.path.join(out_dir, "tune.png"), key)
+
+
+def plot(report: dict, path: str, key: str) -> None:
+    import matplotlib  # noqa: PLC0415 (only the tuning job draws)
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    rows = report["results"]
+    explicit = [r for r in rows if r.get("rmse") is not None]
+    fig, axes = plt.subplots(
+        1,
+        2 if explicit else 1,
+        figsize=(13 if explicit else 8, 0.35 * len(rows) + 2),
+        squeeze=False,
+    )
+    ax = axes[0][0]
+    labels = [r["label"] for r in rows][::-1]
+    values = [r[key] for r in rows][::-1]
+    colors = ["tab:blue" if r["implicit"] else "tab:orange" for r in rows][::-1]
+    ax.barh(labels, values, color=colors)
+    ax.axvline(report["popularity"][key], color="black", linestyle="--", label="most popular")
+    ax.set_xlabel(key + " (validation)")
+    ax.set_title(f"{key}: implicit (blue), explicit (orange)")
+    ax.legend(loc="lower right")
+    if explicit:
+        ax2 = axes[0][1]
+        ax2.barh(
+            [r["label"] for r in explicit][::-1],
+            [r["rmse"] for r in explicit][::-1],
+            color="tab:orange",
+        )
+        ax2.axvline(report["popularity"]["rmse"], color="black", linestyle="--", label="movie mean")
+        ax2.set_xlabel("RMSE (validation)")
+        ax2.set_title("RMSE of the explicit configurations")
+        ax2.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    common.setup_logging()
+    args = parser().parse_args(argv)
+    spark = common.spark_session("movielens-tune", args.master)
+    try:
+        report = run(spark, args)
+    finally:
+        spark.stop()
+    best = report["best"]
+    log.info(
+        "best: %s precision@%d %.4f (popularity %.4f); reports in %s",
+        best["label"],
+        args.k,
+        best[f"precision@{args.k}"],
+        report["popularity"][f"precision@{args.k}"],
+        args.out,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,136 @@
+"""Cassandra on a real host: the ring, CQL with the configured login, restarts and crashes."""
+
+import time
+import uuid
+
+import pytest
+from cassandra import AuthenticationFailed
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import Cluster, NoHostAvailable
+
+HOST = "127.0.0.1"
+PORT = 9042
+# The scenario's inventory (molecule.yml) sets this password; the role's default name is admin.
+SUPERUSER = ("admin", "lab-cassandra-secret")
+# Cassandra starts in about a minute on 2 cores; a restart replays the commit log too.
+START_TIMEOUT = 300
+
+
+def connect(user: str, password: str):
+    cluster = Cluster(
+        [HOST],
+        port=PORT,
+        auth_provider=PlainTextAuthProvider(username=user, password=password),
+        connect_timeout=10,
+    )
+    return cluster, cluster.connect()
+
+
+def query(statement: str, parameters=None):
+    cluster, session = connect(*SUPERUSER)
+    try:
+        return list(session.execute(statement, parameters))
+    finally:
+        cluster.shutdown()
+
+
+def test_node_is_up_and_normal(host):
+    with host.sudo():
+        status = host.run("nodetool status")
+    assert status.rc == 0, status.stderr
+    assert any(line.split()[:2] == ["UN", HOST] for line in status.stdout.splitlines())
+
+
+def test_runs_as_cassandra_on_java_17_with_the_configured_heap(host):
+    process = host.process.get(user="cassandra", comm="java")
+    assert "/java-17-" in process.args
+    with host.sudo():
+        options = host.file("/etc/cassandra/jvm-server.options").content_string
+        java17 = host.file("/etc/cassandra/jvm17-server.options").content_string
+    assert "-Xmx1G" in options.split()
+    assert "--add-opens java.base/java.nio=ALL-UNNAMED" in java17
+
+
+def test_password_authentication_is_on():
+    config = query("SELECT value FROM system_views.settings WHERE name = 'authenticator'")
+    assert "PasswordAuthenticator" in config[0].value
+
+
+def test_write_and_read_back():
+    keyspace = f"lab_{uuid.uuid4().hex[:8]}"
+    cluster, session = connect(*SUPERUSER)
+    try:
+        session.execute(
+            f"CREATE KEYSPACE {keyspace} WITH replication = "
+            "{'class': 'NetworkTopologyStrategy', 'datacenter1': 1}"
+        )
+        session.execute(
+            f"CREATE TABLE {keyspace}.ratings (user int, movie int, rating float, "
+            "PRIMARY KEY (user, movie))"
+        )
+        insert = session.prepare(
+            f"INSERT INTO {keyspace}.ratings (user, movie, rating) VALUES (?, ?, ?)"
+        )
+        for movie in range(50):
+            session.execute(insert, (7, movie, movie / 10))
+        rows = list(session.execute(f"SELECT movie, rating FROM {keyspace}.ratings WHERE user = 7"))
+        assert [row.movie for row in rows] == list(range(50))
+        assert rows[42].rating == pytest.approx(4.2)
+        session.execute(f"DROP KEYSPACE {keyspace}")
+    finally:
+        cluster.shutdown()
+
+
+def test_default_credentials_are_refused():
+    with pytest.raises(NoHostAvailable) as refused:
+        connect("cassandra", "cassandra")
+    assert any(isinstance(e, AuthenticationFailed) for e in refused.value.errors.values())
+
+
+def test_superuser_replaces_the_default_one():
+    roles = {
+        row.role: row
+        for row in query("SELECT role, is_superuser, can_login FROM system_auth.roles")
+    }
+    assert roles["admin"].is_superuser and roles["admin"].can_login
+    assert not roles["cassandra"].is_superuser and not roles["cassandra"].can_login
+
+
+def test_keyspace_from_the_cql_entry_point():
+    rows = query("SELECT table_name FROM system_schema.tables WHERE keyspace_name = 'lab_converge'")
+    assert [row.table_name for row in rows] == ["checks"]
+
+
+def main_pid(host) -> str:
+    return host.run("systemctl show -p MainPID --value cassandra").stdout.strip()
+
+
+def wait_healthy(host, before: str) -> float:
+    """Seconds until a new JVM shows UN in nodetool and answers CQL with the superuser."""
+    start = time.monotonic()
+    while time.monotonic() - start < START_TIMEOUT:
+        pid = main_pid(host)
+        if pid not in (before, "0"):
+            with host.sudo():
+                status = host.run("nodetool status")
+            if status.rc == 0 and f"UN  {HOST}" in status.stdout:
+                try:
+                    query("SELECT release_version FROM system.local")
+                    return time.monotonic() - start
+                except NoHostAvailable:
+                    pass
+        time.sleep(3)
+    pytest.fail(f"cassandra not healthy again within {START_TIMEOUT}s")
+
+
+@pytest.mark.parametrize("how", ["systemctl restart", "systemctl kill -s SIGKILL"])
+def test_comes_back_with_its_data(host, how):
+    key = uuid.uuid4().hex
+    query("INSERT INTO lab_converge.checks (name, value) VALUES (%s, %s)", (key, 42))
+    before = main_pid(host)
+    with host.sudo():
+        assert host.run(f"{how} cassandra").rc == 0
+    wait_healthy(host, before)
+    # After SIGKILL the row comes back from the commit log.
+    rows = query("SELECT value FROM lab_converge.checks WHERE name = %s", (key,))
+    assert [row.value for row in rows] == [42]
