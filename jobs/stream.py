@@ -1,6 +1,7 @@
 """Turn each incoming rating into fresh top-N recommendations (Spark Structured Streaming).
 
-    spark-submit --packages org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.1 jobs/stream.py \
+    spark-submit --packages org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.1 \
+        --py-files build/jobs.zip jobs/stream.py \
         --bootstrap kafka1:9092 --models hdfs:///models --checkpoint hdfs:///tmps/stream \
         --cassandra-hosts cass1
 

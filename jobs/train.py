@@ -1,6 +1,6 @@
 """Train an ALS model on MovieLens ratings and publish it as a new model version.
 
-    spark-submit jobs/train.py --input hdfs:///input --models hdfs:///models
+    spark-submit --py-files build/jobs.zip jobs/train.py --input hdfs:///input --models hdfs:///models
     python -m jobs.train --input /data/ml-latest-small --models /tmp/models   # local[*]
 
 Steps: load ratings and movies (any MovieLens format, detected; bad lines are written to

@@ -21,12 +21,21 @@ from .tarball import sha512, write
 CODE = Path(__file__).resolve().parent
 
 
-def code_digest() -> str:
-    """Changes when the builders or their templates change."""
+SHARED = ("maven.py", "pypi.py", "tarball.py", "manifest.py", "components/__init__.py")
+# Builders whose archives also depend on another module (Cassandra's bin/cqlsh).
+USES = {"cassandra": ("components/cqlsh.py",), "jars": ("components/jars.py",)}
+
+
+def code_digest(component: str) -> str:
+    """Changes when the code or templates that build this component change."""
+    paths = [CODE / name for name in SHARED + USES.get(component, ())]
+    paths.append(CODE / "components" / f"{component}.py")
+    paths += sorted(p for p in (CODE / "templates" / component).rglob("*") if p.is_file())
     digest = hashlib.sha256()
-    for path in sorted(CODE.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
+    for path in paths:
+        if path.is_file():
             digest.update(path.relative_to(CODE).as_posix().encode() + b"\0")
+            digest.update(b"x" if path.stat().st_mode & 0o100 else b"-")  # decides the mode
             digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -47,7 +56,6 @@ class Builder:
     def __init__(self, out: Path, cache: Path, settings: Path | None = None):
         self.out, self.cache, self.settings = out, cache, settings
         self.ctx = Context(cache, settings)
-        self.code = code_digest()
         self.stamps = cache / "stamps"
         self.stamps.mkdir(parents=True, exist_ok=True)
         self.files: dict[str, dict] = {}
@@ -79,7 +87,7 @@ class Builder:
         start = time.monotonic()
         label = f"{component} {version}"
         what = {"component": component, "version": version, **_layout(entry)}
-        inputs = inputs_digest(what, self.code, self.settings)
+        inputs = inputs_digest(what, code_digest(component), self.settings)
         stamp = self._stamp(f"{component}-{version}", inputs)
         if stamp:
             (record,) = stamp["files"]
@@ -103,8 +111,9 @@ class Builder:
     def jars(self, roots: list[str], spark_entry: dict) -> list[dict]:
         """The jobs' jars under maven2/; returns the catalog's `jars:` list."""
         start = time.monotonic()
-        what = {"roots": roots, **_layout(spark_entry)}
-        inputs = inputs_digest(what, self.code, self.settings)
+        spark_sha512 = self.files.get(spark_entry["path"], {}).get("sha512")
+        what = {"roots": roots, "spark_sha512": spark_sha512, **_layout(spark_entry)}
+        inputs = inputs_digest(what, code_digest("jars"), self.settings)
         stamp = self._stamp("jars", inputs)
         if stamp:
             print(f"mirror: jars: up to date ({len(stamp['files'])} jars)", flush=True)

@@ -50,7 +50,8 @@ def jars_block(jars: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-TOP_LEVEL_JARS = re.compile(r"^jars:.*?(?=^[^\s#]|\Z)", re.MULTILINE | re.DOTALL)
+# The top-level `jars:` line and the indented or blank lines after it.
+TOP_LEVEL_JARS = re.compile(r"^jars:[^\n]*(?:\n|\Z)(?:[ \t]+[^\n]*(?:\n|\Z)|\n)*", re.MULTILINE)
 
 
 def replace_jars(text: str, jars: list[dict]) -> str:
@@ -62,6 +63,8 @@ def replace_jars(text: str, jars: list[dict]) -> str:
     block = match.group(0)
     trailing = block[len(block.rstrip()) :].count("\n")
     replacement = jars_block(jars) + "\n" * max(trailing - 1, 0)
+    if not block.endswith("\n"):
+        replacement = replacement.removesuffix("\n")
     updated = text[: match.start()] + replacement + text[match.end() :]
     if yaml.safe_load(updated).get("jars") != (jars or []):
         raise MirrorError("updating the catalog's 'jars:' list would change more than the list")

@@ -50,3 +50,26 @@ def sha256(path: Path) -> str:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def wheel(name: str, version: str, cache: Path, python: str = "3.11") -> Path:
+    """A wheel of name==version for CPython <python> on x86_64 Linux (or a pure one)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    pattern = f"{name.replace('-', '_')}-{version}-*.whl"
+    found = sorted(cache.glob(pattern))
+    if found:
+        return found[0]
+    requirement = f"{name}=={version}"
+    print(f"mirror:   downloading {requirement} (wheel) with pip", flush=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
+    cmd += ["--only-binary", ":all:", "--python-version", python, "--implementation", "cp"]
+    cmd += ["--platform", "manylinux2014_x86_64", "--platform", "any"]
+    cmd += ["--dest", str(cache), requirement]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    found = sorted(cache.glob(pattern))
+    if result.returncode != 0 or not found:
+        lines = [ln.strip() for ln in result.stderr.splitlines() if ln.strip()]
+        errors = [ln for ln in lines if ln.startswith("ERROR")]
+        reason = (errors or lines or ["pip found no wheel"])[0]
+        raise MirrorError(f"cannot fetch PyPI requirement {requirement}: {reason}")
+    return found[0]

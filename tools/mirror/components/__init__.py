@@ -52,8 +52,8 @@ class Context:
         return found
 
     def resolve_sets(self, sets: dict[str, list[str]], **kwargs) -> dict[str, list[Artifact]]:
-        for coordinates in sets.values():
-            self.log(f"resolving {', '.join(coordinates)}")
+        for name, coordinates in sets.items():
+            self.log(f"resolving ({name}) {', '.join(coordinates)}")
         found = self.maven.resolve_sets(sets, **kwargs)
         self._report({a.coordinate: a for arts in found.values() for a in arts}.values())
         return found

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # ZooKeeper command-line client: zkCli.sh [-server host:port] [command ...]
-set -euo pipefail
+set -eo pipefail
 ZOOBINDIR=$(cd "$(dirname "$0")" && pwd)
+# shellcheck disable=SC1091
 . "$ZOOBINDIR/zkEnv.sh"
-exec "$JAVA" ${CLIENT_JVMFLAGS:-} $JVMFLAGS -Dzookeeper.log.dir="$ZOO_LOG_DIR" \
+# shellcheck disable=SC2086  # the *FLAGS are word lists
+exec "$JAVA" "-Dzookeeper.log.dir=$ZOO_LOG_DIR" $CLIENT_JVMFLAGS $JVMFLAGS \
   -cp "$CLASSPATH" org.apache.zookeeper.ZooKeeperMain "$@"

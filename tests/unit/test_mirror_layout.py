@@ -1,0 +1,168 @@
+"""Where each file of each archive goes, and the catalog the build reads and updates."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools.mirror import MirrorError, catalog
+from tools.mirror.components import (
+    NAMES,
+    TEMPLATES,
+    builder,
+    hadoop,
+    jars,
+    kafka,
+    spark,
+    template_tree,
+)
+from tools.mirror.maven import Artifact
+
+CATALOG = Path(__file__).parents[2] / "files/artifacts.yml"
+
+
+def art(group: str, name: str, version: str = "3.3.6") -> Artifact:
+    return Artifact(group, name, version, "jar", "", Path(f"/m2/{name}-{version}.jar"))
+
+
+def test_hadoop_jars_go_where_apache_puts_them():
+    everything = [
+        art("org.apache.hadoop", "hadoop-common"),
+        art("org.apache.hadoop", "hadoop-auth"),
+        art("org.apache.hadoop", "hadoop-hdfs-client"),
+        art("org.apache.hadoop", "hadoop-yarn-server-nodemanager"),
+        art("org.apache.hadoop", "hadoop-mapreduce-client-core"),
+        art("org.apache.hadoop.thirdparty", "hadoop-shaded-guava", "1.1.1"),
+        art("com.google.guava", "guava", "27.0-jre"),
+        art("org.eclipse.jetty", "jetty-util-ajax", "9.4.51"),
+        art("com.google.inject", "guice", "4.0"),
+        art("org.example", "only-mapreduce", "1"),
+    ]
+    closures = {
+        "common": everything[:2] + everything[5:7],
+        "hdfs": [everything[2], everything[6], everything[7]],
+        "yarn": [everything[3], everything[8]],
+        "mapreduce": [everything[4], everything[9]],
+    }
+    place = hadoop.placement(everything, closures)
+    assert [place(a) for a in everything] == [
+        "share/hadoop/common",
+        "share/hadoop/common/lib",
+        "share/hadoop/hdfs",
+        "share/hadoop/yarn",
+        "share/hadoop/mapreduce",
+        "share/hadoop/common/lib",
+        "share/hadoop/common/lib",
+        "share/hadoop/hdfs/lib",
+        "share/hadoop/yarn/lib",
+        "share/hadoop/common/lib",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("deps/jars/spark-core_2.12-3.5.1.jar", "jars/spark-core_2.12-3.5.1.jar"),
+        ("deps/bin/spark-submit", "bin/spark-submit"),
+        ("deps/bin/spark-submit.cmd", None),
+        ("deps/sbin/start-history-server.sh", "sbin/start-history-server.sh"),
+        ("deps/examples/pi.py", "examples/src/main/python/pi.py"),
+        ("deps/data/mllib/als/test.data", "data/mllib/als/test.data"),
+        ("pyspark/sql/session.py", "python/pyspark/sql/session.py"),
+        ("lib/pyspark.zip", "python/lib/pyspark.zip"),
+        ("lib/py4j-0.10.9.7-src.zip", "python/lib/py4j-0.10.9.7-src.zip"),
+        ("setup.py", None),
+        ("pyspark.egg-info/PKG-INFO", None),
+    ],
+)
+def test_spark_sdist_maps_to_apache_layout(name, target):
+    assert spark.target_of(name) == target
+
+
+def test_spark_scripts_are_executable_and_release_names_hadoop():
+    assert spark.mode_of("bin/pyspark") == spark.mode_of("sbin/spark-daemon.sh") == 0o755
+    assert spark.mode_of("jars/x.jar") == 0o644
+    assert spark.hadoop_version(["jars/a.jar", "jars/hadoop-client-api-3.3.4.jar"]) == "3.3.4"
+
+
+def test_zip_tree_is_deterministic():
+    members = {"pkg/b.py": b"b", "pkg/__init__.py": b""}
+    assert spark.zip_tree(members) == spark.zip_tree(dict(reversed(members.items())))
+
+
+def test_kafka_tools_run_classes_of_kafka_3_6():
+    assert kafka.TOOLS["kafka-topics.sh"] == "kafka.admin.TopicCommand"
+    assert kafka.TOOLS["kafka-get-offsets.sh"] == "kafka.tools.GetOffsetShell"
+    assert kafka.TOOLS["zookeeper-shell.sh"].endswith(" -server")
+    required = {
+        "kafka-topics.sh",
+        "kafka-console-producer.sh",
+        "kafka-console-consumer.sh",
+        "kafka-consumer-groups.sh",
+        "kafka-storage.sh",
+        "kafka-configs.sh",
+        "kafka-get-offsets.sh",
+        "kafka-broker-api-versions.sh",
+        "zookeeper-shell.sh",
+    }
+    assert required <= set(kafka.TOOLS)
+
+
+def test_jars_spark_already_ships_are_recognised_by_artifact_id():
+    names = {"kafka-clients-3.4.1.jar", "commons-pool-1.5.4.jar", "scala-library-2.12.18.jar"}
+    assert jars.is_shipped(art("org.apache.kafka", "kafka-clients", "3.4.0"), names)
+    assert not jars.is_shipped(art("org.apache.commons", "commons-pool2", "2.11.1"), names)
+    assert not jars.is_shipped(art("org.scala-lang", "scala", "2.12.18"), names)
+
+
+@pytest.mark.parametrize("component", NAMES)
+def test_templates_exist_and_launchers_are_executable(component):
+    built = template_tree(component)
+    assert built.entries, f"templates/{component}/tree is empty"
+    for entry in built.entries:
+        script = entry.data.startswith(b"#!")
+        assert entry.mode == (0o755 if script else 0o644), entry.name
+        if entry.name.startswith(("bin/", "sbin/")) and not script:
+            assert entry.name.endswith((".in.sh", "Env.sh", ".py")), f"{entry.name}: no #!"
+    assert all(p["source"] == "generated by tools/mirror" for p in built.parts)
+
+
+def test_hadoop_launchers_do_not_hard_code_java17_flags():
+    for path in (p for p in (TEMPLATES / "hadoop" / "tree").rglob("*") if p.is_file()):
+        code = [ln for ln in path.read_text().splitlines() if not ln.lstrip().startswith("#")]
+        assert not any("--add-opens" in ln for ln in code), path
+
+
+def test_every_catalog_archive_has_a_builder_and_a_layout():
+    data = catalog.load(CATALOG)
+    for component, version, entry in catalog.archives(data):
+        assert callable(builder(component))
+        assert version in entry["path"] and entry["path"].endswith((".tgz", ".tar.gz"))
+        assert version in entry["top_dir"]
+    for jar in data["jars"]:
+        assert len(jar["sha512"]) == 128 and jar["path"].endswith(".jar")
+    with pytest.raises(MirrorError, match="no mirror builder"):
+        builder("flink")
+
+
+def test_updating_the_jars_keeps_the_rest_of_the_catalog(tmp_path):
+    text = (
+        "# head comment\narchives:\n  x: {'1': {path: x/x-1.tgz, top_dir: x-1}}\n\n"
+        "# the jobs' jars\njars:\n  - coordinate: old:old:1\n    path: old.jar\n"
+        "    sha512: abc\n\n# trailing section\nother: 1\n"
+    )
+    path = tmp_path / "artifacts.yml"
+    path.write_text(text)
+    new = [{"coordinate": "g:a:1", "path": "g/a/1/a-1.jar", "sha512": "f" * 128}]
+    catalog.update_jars(path, new)
+    updated = path.read_text()
+    assert updated.startswith("# head comment\narchives:\n")
+    assert updated.endswith("\n\n# trailing section\nother: 1\n")
+    data = yaml.safe_load(updated)
+    assert data["jars"] == new and data["other"] == 1
+    catalog.update_jars(path, [])
+    assert yaml.safe_load(path.read_text())["jars"] == []
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]
