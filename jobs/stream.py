@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 
 from jobs import common
 from jobs.reco import batch, model_store
@@ -41,7 +42,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dead-letter-topic", default=common.env("DLQ_TOPIC", "movielens_ratings_dlq"))
     p.add_argument("--models", default=common.env("MODELS", "hdfs:///models"))
     p.add_argument("--model-version", default=None, help="default: <models>/latest")
-    p.add_argument("--checkpoint", default=common.env("CHECKPOINT", "hdfs:///tmps/stream"))
+    p.add_argument("--checkpoint", default=common.env("CHECKPOINT", "/tmps/stream"))
     p.add_argument("--starting-offsets", default="earliest", help="only used on a first start")
     p.add_argument("--max-offsets-per-trigger", type=int, default=10_000)
     p.add_argument("--trigger-seconds", type=float, default=5.0)
@@ -53,6 +54,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--store", choices=("cassandra", "memory"), default="cassandra")
     p.add_argument("--cassandra-hosts", default=common.env("CASSANDRA_HOSTS", "localhost"))
     p.add_argument("--cassandra-port", type=int, default=common.env_int("CASSANDRA_PORT", 9042))
+    p.add_argument("--cassandra-user", default=common.env("CASSANDRA_USER", ""))
+    p.add_argument(
+        "--cassandra-password-env",
+        default="MOVIELENS_CASSANDRA_PASSWORD",
+        help="environment variable holding the password (kept off the command line)",
+    )
     p.add_argument("--keyspace", default=common.env("KEYSPACE", "reco"))
     p.add_argument("--create-schema", action="store_true", help="create keyspace and tables")
     p.add_argument("--top-n", type=int, default=10)
@@ -108,6 +115,8 @@ def build_context(spark, args) -> batch.Context:
             args.keyspace,
             args.cassandra_port,
             create_schema=args.create_schema,
+            username=args.cassandra_user,
+            password=os.environ.get(args.cassandra_password_env, ""),
         )
         sink = KafkaSink(args.bootstrap, args.dead_letter_topic)
     else:

@@ -9,9 +9,13 @@ by a test. Paths may be local directories, ``file://`` or ``hdfs://`` URIs.
   which is what it costs to report line numbers).
 * Movies files are small but may be Latin-1, so each is read whole with ``binaryFiles`` and
   decoded with the format's encoding on an executor.
+* A directory written by ``jobs.ingest`` (``ratings.parquet`` and ``movies.parquet`` in the
+  common schema) is read as it is: it was parsed once already, and has no rejects.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
@@ -120,8 +124,30 @@ def load_movies(
     return _split(spark, files.flatMap(parse_file), MOVIES_SCHEMA)
 
 
+@dataclass(frozen=True)
+class Normalised:
+    """The layout ``jobs.ingest`` writes: the common schema as Parquet."""
+
+    name: str = "normalised"
+    ratings_dir: str = "ratings.parquet"
+    movies_dir: str = "movies.parquet"
+
+
+NORMALISED = Normalised()
+
+
+def is_normalised(spark: SparkSession, path: str) -> bool:
+    names = set(list_names(spark, path))
+    return {NORMALISED.ratings_dir, NORMALISED.movies_dir} <= names
+
+
 def load(spark: SparkSession, path: str, fmt_name: str | None = None):
-    """(format, ratings, movies, rejects of both files) for a MovieLens directory."""
+    """(format, ratings, movies, rejects of both files) for a MovieLens directory, or for a
+    directory that ``jobs.ingest`` wrote (format ``normalised``)."""
+    if fmt_name == NORMALISED.name or (fmt_name is None and is_normalised(spark, path)):
+        ratings = spark.read.schema(RATINGS_SCHEMA).parquet(_join(path, NORMALISED.ratings_dir))
+        movies = spark.read.schema(MOVIES_SCHEMA).parquet(_join(path, NORMALISED.movies_dir))
+        return NORMALISED, ratings, movies, spark.createDataFrame([], REJECTS_SCHEMA)
     fmt = formats.get_format(fmt_name) if fmt_name else detect_format(spark, path)
     ratings, rating_rejects = load_ratings(spark, path, fmt)
     movies, movie_rejects = load_movies(spark, path, fmt)

@@ -54,3 +54,18 @@ def replace_text(spark: SparkSession, path: str, text: str) -> None:
 def join(*parts: str) -> str:
     head, *rest = parts
     return "/".join([head.rstrip("/"), *(p.strip("/") for p in rest)])
+
+
+def delete(spark: SparkSession, path: str) -> None:
+    """Delete ``path`` recursively (nothing happens when it is not there)."""
+    fs, hpath = _fs(spark, path)
+    fs.delete(hpath, True)
+
+
+def rename(spark: SparkSession, src: str, dst: str) -> None:
+    """Move ``src`` to ``dst`` (a rename on HDFS: atomic), creating ``dst``'s parent."""
+    fs, hsrc = _fs(spark, src)
+    _, hdst = _fs(spark, dst)
+    fs.mkdirs(hdst.getParent())
+    if not fs.rename(hsrc, hdst):
+        raise OSError(f"could not move {src} to {dst}")

@@ -124,12 +124,17 @@ class CassandraStore:
         hosts: Sequence[str],
         keyspace: str = "reco",
         port: int = 9042,
+        *,
         create_schema: bool = False,
         replication_factor: int = 1,
+        username: str = "",
+        password: str = "",
     ) -> None:
-        from cassandra.cluster import Cluster  # noqa: PLC0415 (pure modules import this one)
+        from cassandra.auth import PlainTextAuthProvider  # noqa: PLC0415 (pure modules import this one)
+        from cassandra.cluster import Cluster  # noqa: PLC0415
 
-        self.cluster = Cluster(list(hosts), port=port)
+        auth = PlainTextAuthProvider(username=username, password=password) if username else None
+        self.cluster = Cluster(list(hosts), port=port, auth_provider=auth)
         self.session = self.cluster.connect()
         if create_schema:
             for stmt in schema_cql(keyspace, replication_factor):
@@ -235,3 +240,20 @@ class CassandraStore:
 
     def close(self) -> None:
         self.cluster.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the schema's CQL statements as JSON (the playbooks create the schema from it)."""
+    import argparse  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    p = argparse.ArgumentParser(description="Print the CQL of the recommendations' schema.")
+    p.add_argument("--keyspace", default="reco")
+    p.add_argument("--replication-factor", type=int, default=1)
+    args = p.parse_args(argv)
+    print(json.dumps(schema_cql(args.keyspace, args.replication_factor)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -105,11 +105,6 @@ def test_superuser_replaces_the_default_one():
     assert not roles["cassandra"].is_superuser and not roles["cassandra"].can_login
 
 
-def test_keyspace_from_the_cql_entry_point():
-    rows = query("SELECT table_name FROM system_schema.tables WHERE keyspace_name = 'lab_converge'")
-    assert [row.table_name for row in rows] == ["checks"]
-
-
 def main_pid(host) -> str:
     return host.run("systemctl show -p MainPID --value cassandra").stdout.strip()
 

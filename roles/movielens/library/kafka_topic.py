@@ -1,0 +1,114 @@
+#!/usr/bin/python
+"""Ansible module: make sure a Kafka topic exists with at least the given partitions."""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+try:
+    from kafka.admin import KafkaAdminClient, NewPartitions, NewTopic
+    from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+    HAS_KAFKA = True
+except ImportError:
+    HAS_KAFKA = False
+
+DOCUMENTATION = r"""
+module: kafka_topic
+short_description: Create a Kafka topic, or grow its partitions
+description:
+  - Creates I(name) with I(partitions) and I(replication_factor) when it does not exist
+    (a topic another client created meanwhile counts as existing).
+  - Adds partitions when the topic has fewer; fails when it has more (Kafka cannot remove
+    partitions) or when its replication factor differs (that needs a reassignment).
+  - Needs kafka-python on the host it runs on (set ansible_python_interpreter to a virtual
+    environment that has it).
+options:
+  bootstrap_servers: {description: Brokers (host:port, comma separated)., type: str, required: true}
+  name: {description: Topic name., type: str, required: true}
+  partitions: {description: Number of partitions., type: int, default: 1}
+  replication_factor: {description: Replicas of each partition., type: int, default: 1}
+  config: {description: Topic configuration on creation (name to value)., type: dict, default: {}}
+"""
+
+EXAMPLES = r"""
+- name: The ratings topic
+  kafka_topic:
+    bootstrap_servers: kafka1:9092
+    name: movielens_ratings
+    partitions: 3
+    replication_factor: 1
+"""
+
+RETURN = r"""
+partitions: {description: Partitions of the topic afterwards., type: int, returned: success}
+"""
+
+
+def describe(admin, name: str) -> dict | None:
+    for topic in admin.describe_topics([name]):
+        if topic.get("topic") == name and topic.get("error_code", 0) == 0:
+            return topic
+    return None
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "bootstrap_servers": {"type": "str", "required": True},
+            "name": {"type": "str", "required": True},
+            "partitions": {"type": "int", "default": 1},
+            "replication_factor": {"type": "int", "default": 1},
+            "config": {"type": "dict", "default": {}},
+        },
+        supports_check_mode=True,
+    )
+    if not HAS_KAFKA:
+        module.fail_json(msg=missing_required_lib("kafka-python"))
+    p = module.params
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=p["bootstrap_servers"].split(","), request_timeout_ms=30000
+        )
+    except KafkaError as exc:
+        module.fail_json(msg=f"cannot reach Kafka at {p['bootstrap_servers']}: {exc}")
+    try:
+        topic = describe(admin, p["name"])
+        if topic is None:
+            if not module.check_mode:
+                new = NewTopic(
+                    p["name"],
+                    p["partitions"],
+                    p["replication_factor"],
+                    topic_configs={k: str(v) for k, v in p["config"].items()},
+                )
+                try:
+                    admin.create_topics([new])
+                except TopicAlreadyExistsError:
+                    module.exit_json(changed=False, partitions=p["partitions"])
+            module.exit_json(changed=True, partitions=p["partitions"])
+        have = len(topic["partitions"])
+        replicas = len(topic["partitions"][0]["replicas"])
+        if replicas != p["replication_factor"]:
+            module.fail_json(
+                msg=f"topic {p['name']} has replication factor {replicas}, not "
+                f"{p['replication_factor']}: change it with a partition reassignment"
+            )
+        if have > p["partitions"]:
+            module.fail_json(
+                msg=f"topic {p['name']} has {have} partitions, more than the {p['partitions']} "
+                "asked for; Kafka cannot remove partitions"
+            )
+        if have < p["partitions"]:
+            if not module.check_mode:
+                admin.create_partitions({p["name"]: NewPartitions(p["partitions"])})
+            module.exit_json(changed=True, partitions=p["partitions"])
+        module.exit_json(changed=False, partitions=have)
+    except KafkaError as exc:
+        module.fail_json(msg=f"Kafka refused the change of topic {p['name']}: {exc}")
+    finally:
+        admin.close()
+
+
+if __name__ == "__main__":
+    main()
