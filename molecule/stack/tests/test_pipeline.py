@@ -1,0 +1,258 @@
+"""The recommendation pipeline end to end on the stack host.
+
+What converge set up (HDFS folders, the ingested synthetic dataset, the model, the topics, the
+schema, the streaming service) is checked as it stands; then ratings go into Kafka from here,
+good and bad ones, a user the model never saw among them, and the test waits (bounded) until
+Cassandra shows their effect and the counts add up: every message is counted once, as valid
+(in reco.stream_stats) or as invalid (in reco.stream_stats and in the dead-letter topic).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import Cluster
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from tests.labhost import eventually, interrupt
+
+BOOTSTRAP = "127.0.0.1:9092"
+TOPIC = "movielens_ratings"
+DEAD_LETTERS = "movielens_ratings_dlq"
+LOGIN = PlainTextAuthProvider(username="movielens", password="lab-movielens-secret")
+STREAM_UI = "http://127.0.0.1:4050/StreamingQuery/"
+# How long the stream may take to turn a rating into recommendations in these tests (it runs a
+# micro-batch every second; a restart of its Spark application takes about half a minute).
+SETTLE_SECONDS = 180
+NEW_USER = 900_001
+UNKNOWN_MOVIE = 99_999_999
+TOP_N = 10
+
+
+def hdfs(host, command: str):
+    return host.run(f"sudo -u movielens bash -c '. /etc/profile.d/hadoop.sh && {command}'")
+
+
+@pytest.fixture(scope="module")
+def session():
+    cluster = Cluster(["127.0.0.1"], auth_provider=LOGIN, connect_timeout=10)
+    try:
+        yield cluster.connect("reco")
+    finally:
+        cluster.shutdown()
+
+
+@pytest.fixture(scope="module")
+def model(host) -> dict:
+    version = hdfs(host, "hdfs dfs -cat /models/latest").stdout.strip()
+    assert version, "no model published under /models/latest"
+    return json.loads(hdfs(host, f"hdfs dfs -cat /models/{version}/metrics.json").stdout)
+
+
+def stream_running(host) -> bool:
+    return host.run(f"curl -fsS {STREAM_UI} | grep -q 'Active Streaming Queries (1)'").rc == 0
+
+
+def counted(session) -> int:
+    """Messages the stream has accounted for (valid + invalid, over all micro-batches)."""
+    rows = session.execute("SELECT valid, invalid FROM stream_stats WHERE stream = 'movielens'")
+    return sum(row.valid + row.invalid for row in rows)
+
+
+def invalid_counted(session) -> int:
+    rows = session.execute("SELECT invalid FROM stream_stats WHERE stream = 'movielens'")
+    return sum(row.invalid for row in rows)
+
+
+def topic_size(topic: str) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        return sum(consumer.end_offsets(partitions).values())
+    finally:
+        consumer.close()
+
+
+def dead_letters(since: dict[TopicPartition, int]) -> list[dict]:
+    consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP, enable_auto_commit=False)
+    try:
+        consumer.assign(list(since))
+        for tp, offset in since.items():
+            consumer.seek(tp, offset)
+        letters: list[dict] = []
+        for records in consumer.poll(timeout_ms=5000, max_records=10_000).values():
+            letters += [json.loads(r.value) for r in records]
+        return letters
+    finally:
+        consumer.close()
+
+
+def end_offsets(topic: str) -> dict[TopicPartition, int]:
+    consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        return consumer.end_offsets(partitions)
+    finally:
+        consumer.close()
+
+
+def send(messages: list[tuple[int, bytes | None]], pause: float = 0.0) -> None:
+    producer = KafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", retries=10)
+    try:
+        for key, value in messages:
+            producer.send(TOPIC, key=str(key).encode(), value=value)
+            if pause:
+                time.sleep(pause)
+        producer.flush(timeout=60)
+    finally:
+        producer.close()
+
+
+def rating(user: int, movie: int, stars: float, ts: int | None = None) -> tuple[int, bytes]:
+    body = {"userId": user, "movieId": movie, "rating": stars, "timestamp": ts or int(time.time())}
+    return user, json.dumps(body).encode()
+
+
+def top_n(session, user: int) -> list:
+    return list(session.execute("SELECT * FROM recommendations_by_user WHERE user_id = %s", [user]))
+
+
+def rated(session, user: int) -> dict[int, float]:
+    rows = session.execute("SELECT movie_id, rating FROM user_ratings WHERE user_id = %s", [user])
+    return {row.movie_id: row.rating for row in rows}
+
+
+def catalogue(host) -> list[int]:
+    """Movie ids of the served model (from the ingested movies file on the host)."""
+    movies_csv = "/var/lib/movielens/data/synthetic/movies.csv"
+    out = host.run(f"awk -F, 'NR > 1 && $1 ~ /^[0-9]+$/ {{print $1}}' {movies_csv}")
+    return [int(line) for line in out.stdout.split()]
+
+
+# What converge set up.
+
+
+def test_hdfs_tree_belongs_to_the_jobs(host):
+    listing = hdfs(host, "hdfs dfs -ls /").stdout
+    for folder in ("input", "models", "logs", "processed", "errors", "tmps"):
+        assert any(
+            line.split()[2:4] == ["movielens", "lab"] and line.endswith(f"/{folder}")
+            for line in listing.splitlines()
+            if len(line.split()) > 4
+        ), f"/{folder} missing or not the jobs' own:\n{listing}"
+
+
+def test_ingestion_kept_the_good_rows_and_reported_the_bad(host):
+    report = json.loads(hdfs(host, "hdfs dfs -cat /errors/synthetic/report.json").stdout)
+    # The converged synthetic dataset has five malformed rating lines (the role's default).
+    assert report["rejects"] == 5
+    assert sum(item["lines"] for item in report["by_reason"]) == 5
+    assert all(r["source"] == "ratings.csv" and r["reason"] for r in report["first"])
+    assert hdfs(host, "hdfs dfs -test -d /processed/synthetic/ratings.parquet").rc == 0
+    assert hdfs(host, "hdfs dfs -test -e /processed/synthetic/source/ratings.csv").rc == 0
+    assert hdfs(host, "hdfs dfs -test -e /input/synthetic").rc != 0, "raw files not moved"
+    assert report["counts"]["ratings"] > 50_000
+
+
+def test_served_top_n_beats_popularity(model):
+    als, popular = model["als"], model["popularity"]
+    assert als["precision@10"] > 1.2 * popular["precision@10"], (als, popular)
+    assert als["ndcg@10"] > popular["ndcg@10"]
+
+
+def test_the_jobs_logs_are_in_hdfs(host):
+    names = hdfs(host, "hdfs dfs -ls /logs").stdout
+    assert "ingest-" in names and "train-" in names
+
+
+# The stream, end to end.
+
+
+def test_ratings_become_recommendations_and_bad_messages_dead_letters(host, session):
+    eventually(lambda: stream_running(host), "the streaming query running", SETTLE_SECONDS)
+    movies = catalogue(host)
+    assert len(movies) > 100
+    before_counted = counted(session)
+    before_invalid = invalid_counted(session)
+    dlq_from = end_offsets(DEAD_LETTERS)
+    old_user = 7
+    old_top = {row.movie_id for row in top_n(session, old_user)}
+    history = rated(session, old_user)
+    fresh = [m for m in movies if m not in history and m not in old_top][:3]
+    sent_at = time.time()
+    valid = [rating(old_user, m, 5.0) for m in fresh]
+    valid += [rating(NEW_USER, m, 4.5) for m in movies[:5]]
+    invalid = [
+        (1, b"this is not json"),
+        (1, b'{"userId": 1, "movieId": 2}'),
+        (1, json.dumps({"userId": 1, "movieId": movies[0], "rating": 9, "timestamp": 1}).encode()),
+        (1, json.dumps({"userId": "x", "movieId": 1, "rating": 4, "timestamp": 1}).encode()),
+        rating(old_user, UNKNOWN_MOVIE, 4.0),
+        (1, None),
+    ]
+    send(valid + invalid)
+    total = len(valid) + len(invalid)
+
+    eventually(
+        lambda: counted(session) == before_counted + total,
+        f"the stream counting the {total} new messages",
+        SETTLE_SECONDS,
+    )
+    assert invalid_counted(session) == before_invalid + len(invalid)
+    letters = eventually(
+        lambda: got if len(got := dead_letters(dlq_from)) >= len(invalid) else None,
+        "the dead letters",
+        60,
+    )
+    assert len(letters) == len(invalid), letters
+    assert all(letter.get("reason") for letter in letters), letters
+    assert any("unknown movieId" in letter["reason"] for letter in letters), letters
+
+    # The user the model never saw has a full top-N, none of it what they rated.
+    new_top = top_n(session, NEW_USER)
+    assert len(new_top) == TOP_N
+    assert not {row.movie_id for row in new_top} & set(movies[:5])
+    assert all(row.title for row in new_top)
+    # The known user's list was recomputed with the new ratings, which it now excludes.
+    top = top_n(session, old_user)
+    assert len(top) == TOP_N
+    assert min(row.updated_at.timestamp() for row in top) >= sent_at - 5
+    assert not {row.movie_id for row in top} & set(fresh)
+    assert set(fresh) <= set(rated(session, old_user))
+    assert [row.rank for row in top] == list(range(1, TOP_N + 1))
+    assert [row.score for row in top] == sorted((row.score for row in top), reverse=True)
+
+
+def test_a_restart_in_the_middle_loses_and_repeats_nothing(host, session):
+    eventually(lambda: stream_running(host), "the streaming query running", SETTLE_SECONDS)
+    movies = catalogue(host)
+    before = counted(session)
+    topic_before = topic_size(TOPIC)
+    users = [800_000 + i for i in range(40)]
+    batch = [
+        rating(user, movies[(i * 7 + user) % len(movies)], 1.0 + (i % 9) / 2)
+        for i in range(10)
+        for user in users
+    ]
+    sender = threading.Thread(target=send, args=(batch, 0.02))  # about 8 s of ratings
+    sender.start()
+    time.sleep(3)
+    interrupt(host, "movielens-stream", "restart", lambda: stream_running(host))
+    sender.join(timeout=120)
+    assert not sender.is_alive()
+    assert topic_size(TOPIC) == topic_before + len(batch)
+
+    eventually(
+        lambda: counted(session) == before + len(batch),
+        f"the stream counting all {len(batch)} ratings across the restart",
+        SETTLE_SECONDS,
+    )
+    time.sleep(5)  # a double count would show up after the target was reached
+    assert counted(session) == before + len(batch)
+    for user in users:
+        assert len(rated(session, user)) == 10
+        assert len(top_n(session, user)) == TOP_N
