@@ -3,8 +3,9 @@
 What converge set up (HDFS folders, the ingested synthetic dataset, the model, the topics, the
 schema, the streaming service) is checked as it stands; then ratings go into Kafka from here,
 good and bad ones, a user the model never saw among them, and the test waits (bounded) until
-Cassandra shows their effect and the counts add up: every message is counted once, as valid
-(in reco.stream_stats) or as invalid (in reco.stream_stats and in the dead-letter topic).
+Cassandra shows their effect and the counts add up: every message the ratings topic ever
+held is counted exactly once in reco.stream_stats, as valid or as invalid, and each invalid
+one is in the dead-letter topic with its reason.
 """
 
 from __future__ import annotations
@@ -195,19 +196,22 @@ def test_ratings_become_recommendations_and_bad_messages_dead_letters(host, sess
         (1, None),
     ]
     send(valid + invalid)
-    total = len(valid) + len(invalid)
 
+    # Every message ever sent to the topic is counted once, as valid or invalid.
     eventually(
-        lambda: counted(session) == before_counted + total,
-        f"the stream counting the {total} new messages",
+        lambda: counted(session) == topic_size(TOPIC),
+        "the stream counting every message of the topic",
         SETTLE_SECONDS,
     )
-    assert invalid_counted(session) == before_invalid + len(invalid)
+    assert counted(session) >= before_counted + len(valid) + len(invalid)
+    assert invalid_counted(session) >= before_invalid + len(invalid)
     letters = eventually(
         lambda: got if len(got := dead_letters(dlq_from)) >= len(invalid) else None,
         "the dead letters",
         60,
     )
+    # A replayed micro-batch may send its dead letters again; they name the same message.
+    letters = list({json.dumps(d["source"], sort_keys=True): d for d in letters}.values())
     assert len(letters) == len(invalid), letters
     assert all(letter.get("reason") for letter in letters), letters
     assert any("unknown movieId" in letter["reason"] for letter in letters), letters
@@ -247,12 +251,13 @@ def test_a_restart_in_the_middle_loses_and_repeats_nothing(host, session):
     assert topic_size(TOPIC) == topic_before + len(batch)
 
     eventually(
-        lambda: counted(session) == before + len(batch),
+        lambda: counted(session) == topic_size(TOPIC),
         f"the stream counting all {len(batch)} ratings across the restart",
         SETTLE_SECONDS,
     )
     time.sleep(5)  # a double count would show up after the target was reached
-    assert counted(session) == before + len(batch)
+    assert counted(session) == topic_size(TOPIC)
+    assert counted(session) >= before + len(batch)
     for user in users:
         assert len(rated(session, user)) == 10
         assert len(top_n(session, user)) == TOP_N

@@ -1,0 +1,236 @@
+"""Benchmark: the recommendation pipeline on a running stack (the test host after `make up`).
+
+    .venv/bin/python -m tools.bench.pipeline [--host lab] [--rates 200,400,800] [--seconds 20]
+
+Measures, and writes to docs/benchmarks/pipeline.json:
+
+* training: wall time of jobs/train.py on the ingested dataset (into a scratch model folder,
+  so the served model stays as it is);
+* producer: messages per second of jobs/produce.py replaying the dataset as fast as Kafka
+  takes them (into a scratch topic);
+* end-to-end latency, from a rating entering Kafka to its user's top-N in Cassandra, at
+  each sustained rate of --rates for --seconds: every message is a rating by its own new
+  user, so the user's ``updated_at`` in ``reco.recommendations_by_user`` marks when that very
+  message was served; p50, p99 and max, and whether every message was served within
+  --settle seconds; the highest rate whose p99 stayed within 3 s is the sustained rate;
+* the same latency at the first rate with the original project's scoring
+  (``--scorer als-subset``: ``ALSModel.recommendForUserSubset`` per micro-batch), run as a
+  second streaming query beside the service on a scratch checkpoint and stream name.
+
+Everything it sends is bounded by --rates x --seconds; all traffic stays on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import uuid
+
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import Cluster
+from kafka import KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+
+from tools.bench import common
+
+BOOTSTRAP = "127.0.0.1:9092"
+TOPIC = "movielens_ratings"
+P99_TARGET_S = 3.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def scratch_topic(name: str, partitions: int = 3) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    try:
+        admin.create_topics([NewTopic(name, partitions, 1)])
+    finally:
+        admin.close()
+
+
+def training(host: str) -> dict:
+    models = f"/tmps/bench-models-{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    out = common.on_host(
+        host,
+        f"sudo -u movielens movielens-job train --input hdfs:///processed/synthetic "
+        f"--models {models} 2>/dev/null | tail -1",
+    )
+    seconds = time.monotonic() - started
+    common.on_host(
+        host, f"sudo -u movielens bash -c '. /etc/profile.d/hadoop.sh; hdfs dfs -rm -r -f {models}'"
+    )
+    return {"seconds": round(seconds, 1), "quality": json.loads(out)}
+
+
+def producer(host: str, limit: int) -> dict:
+    topic = f"bench-produce-{uuid.uuid4().hex[:8]}"
+    scratch_topic(topic)
+    started = time.monotonic()
+    common.on_host(
+        host,
+        "sudo -u movielens movielens-job produce --input /var/lib/movielens/data/synthetic "
+        f"--topic {topic} --rate 0 --limit {limit} >/dev/null 2>&1",
+    )
+    seconds = time.monotonic() - started
+    return {"messages": limit, "seconds": round(seconds, 1), "per_second": round(limit / seconds)}
+
+
+def movies(host: str) -> list[int]:
+    out = common.on_host(
+        host,
+        "awk -F, 'NR > 1 && $1 ~ /^[0-9]+$/ {print $1}' "
+        "/var/lib/movielens/data/synthetic/movies.csv",
+    )
+    return [int(m) for m in out.split()][:500]
+
+
+def send_at_rate(rate: int, seconds: float, first_user: int, catalogue: list[int]) -> dict:
+    """One rating per new user at `rate` per second; returns user -> send time (epoch s)."""
+    producer = KafkaProducer(bootstrap_servers=BOOTSTRAP, acks=1, linger_ms=5)
+    sent: dict[int, float] = {}
+    start = time.monotonic()
+    count = int(rate * seconds)
+    try:
+        for i in range(count):
+            due = start + i / rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            user = first_user + i
+            body = {
+                "userId": user,
+                "movieId": catalogue[i % len(catalogue)],
+                "rating": 4.0,
+                "timestamp": int(time.time()),
+            }
+            sent[user] = time.time()
+            producer.send(TOPIC, key=str(user).encode(), value=json.dumps(body).encode())
+        producer.flush(timeout=60)
+    finally:
+        producer.close()
+    return sent
+
+
+def served_times(session, users: list[int]) -> dict[int, float]:
+    query = session.prepare(
+        "SELECT updated_at FROM recommendations_by_user WHERE user_id = ? LIMIT 1"
+    )
+    out = {}
+    for user in users:
+        row = session.execute(query, [user]).one()
+        if row is not None:
+            out[user] = row.updated_at.timestamp()
+    return out
+
+
+def latency_run(session, rate: int, seconds: float, settle: float, catalogue: list[int]) -> dict:
+    first_user = 10_000_000 + int(time.time()) % 1_000_000 * 100
+    sent = send_at_rate(rate, seconds, first_user, catalogue)
+    deadline = time.monotonic() + settle
+    served: dict[int, float] = {}
+    while time.monotonic() < deadline:
+        served = served_times(session, list(sent))
+        if len(served) == len(sent):
+            break
+        time.sleep(2)
+    latencies = [served[u] - sent[u] for u in served]
+    figures = {
+        "rate": rate,
+        "messages": len(sent),
+        "served": len(served),
+        "p50_s": round(statistics.median(latencies), 3) if latencies else None,
+        "p99_s": round(percentile(latencies, 0.99), 3) if latencies else None,
+        "max_s": round(max(latencies), 3) if latencies else None,
+    }
+    figures["sustained"] = bool(
+        len(served) == len(sent) and latencies and figures["p99_s"] <= P99_TARGET_S
+    )
+    print(f"bench: latency at {rate}/s: {figures}", flush=True)
+    return figures
+
+
+def als_subset_stream(host: str, start: bool) -> None:
+    """A second streaming query scoring with recommendForUserSubset, on scratch state."""
+    if start:
+        common.on_host(
+            host,
+            "systemctl stop movielens-stream && "
+            "systemd-run --unit movielens-bench-als --uid movielens --gid lab "
+            "--property WorkingDirectory=/var/lib/movielens /usr/local/bin/movielens-job stream "
+            "--scorer als-subset --stream-name bench-als-subset --starting-offsets latest "
+            "--trigger-seconds 1 --checkpoint /tmps/bench-als-subset",
+        )
+        common.on_host(
+            host,
+            "for i in $(seq 120); do curl -fsS http://127.0.0.1:4050/StreamingQuery/ 2>/dev/null "
+            "| grep -q 'Active Streaming Queries (1)' && exit 0; sleep 2; done; exit 1",
+        )
+    else:
+        common.on_host(
+            host,
+            "systemctl stop movielens-bench-als; systemctl reset-failed movielens-bench-als; "
+            "sudo -u movielens bash -c '. /etc/profile.d/hadoop.sh; "
+            "hdfs dfs -rm -r -f /tmps/bench-als-subset' >/dev/null; "
+            "systemctl start movielens-stream",
+            check=False,
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--host", default="lab")
+    p.add_argument("--rates", default="200,400,800", help="ratings per second, comma separated")
+    p.add_argument("--seconds", type=float, default=20.0, help="length of each rate's run")
+    p.add_argument("--settle", type=float, default=60.0, help="wait for the last messages")
+    p.add_argument("--producer-messages", type=int, default=50_000)
+    p.add_argument("--password", default="lab-movielens-secret", help="Cassandra login movielens")
+    args = p.parse_args(argv)
+    rates = [int(r) for r in args.rates.split(",")]
+
+    print("bench: training", flush=True)
+    train = training(args.host)
+    print(f"bench: training took {train['seconds']}s", flush=True)
+    print("bench: producer", flush=True)
+    produce = producer(args.host, args.producer_messages)
+    print(f"bench: producer {produce}", flush=True)
+
+    cluster = Cluster(
+        ["127.0.0.1"], auth_provider=PlainTextAuthProvider("movielens", args.password)
+    )
+    session = cluster.connect("reco")
+    catalogue = movies(args.host)
+    try:
+        foldin = [latency_run(session, r, args.seconds, args.settle, catalogue) for r in rates]
+        als_subset_stream(args.host, start=True)
+        try:
+            subset = latency_run(session, rates[0], args.seconds, args.settle, catalogue)
+        finally:
+            als_subset_stream(args.host, start=False)
+    finally:
+        cluster.shutdown()
+
+    sustained = [run["rate"] for run in foldin if run["sustained"]]
+    figures = {
+        "command": f".venv/bin/python -m tools.bench.pipeline --rates {args.rates} "
+        f"--seconds {args.seconds:g}",
+        "training": train,
+        "producer": produce,
+        "latency_foldin": foldin,
+        "highest_sustained_rate": max(sustained) if sustained else None,
+        "latency_als_subset": subset,
+    }
+    path = common.write("pipeline", figures)
+    print(json.dumps(figures, indent=2))
+    print(f"bench: written to {path.relative_to(common.ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Benchmark: converging the whole stack and the pipeline on a fresh Debian 12 test host.
+
+    .venv/bin/python -m tools.bench.stack          # the mirror served as `make up` does
+
+Boots a fresh test host `bench` (SSH port 2240), converges playbooks/site.yml and then
+playbooks/pipeline_setup.yml with the local inventory's settings (first converge), runs both
+again (second converge: it must change nothing), reads the resident memory of every daemon,
+destroys the host (unless --keep), and writes the figures to docs/benchmarks/stack.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import yaml
+
+from tools.bench import common
+from tools.testhost import machine
+
+PLAYBOOKS = ["playbooks/site.yml", "playbooks/pipeline_setup.yml"]
+
+
+def inventory(inst: machine.Instance, out: Path) -> Path:
+    """The local inventory (inventories/local) pointed at the benchmark host."""
+    hosts = yaml.safe_load((common.ROOT / "inventories/local/hosts.yml").read_text())
+    lab = hosts["all"]["children"]["lab"]["hosts"]["lab"]
+    lab.update(
+        ansible_host=inst.address,
+        ansible_port=inst.port,
+        ansible_user=inst.user,
+        ansible_ssh_private_key_file=inst.identity_file,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    group_vars = out / "group_vars"
+    if group_vars.exists() or group_vars.is_symlink():
+        group_vars.unlink()
+    group_vars.symlink_to(common.ROOT / "inventories/local/group_vars")
+    return out / "hosts.yml"
+
+
+def converge(hosts: Path, label: str) -> dict:
+    seconds, changed = 0.0, 0
+    for playbook in PLAYBOOKS:
+        took, result = common.timed(
+            [shutil.which("ansible-playbook"), "-i", str(hosts), playbook],
+            cwd=common.ROOT,
+        )
+        if result.returncode != 0:
+            sys.exit(f"bench: {label} converge of {playbook} failed:\n{result.stdout[-3000:]}")
+        seconds += took
+        recap = result.stdout.split("PLAY RECAP")[-1]
+        changed += sum(int(n) for n in re.findall(r"changed=(\d+)", recap))
+        print(f"bench: {label} converge of {playbook}: {took:.0f}s", flush=True)
+    return {"seconds": round(seconds), "changed_tasks": changed}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--host", default="bench")
+    p.add_argument("--ssh-port", type=int, default=2240)
+    p.add_argument("--keep", action="store_true", help="leave the host running afterwards")
+    args = p.parse_args(argv)
+    if shutil.which("ansible-playbook") is None:
+        sys.exit("bench: run it with the project's .venv (tools/bootstrap)")
+    inst = machine.create(args.host, args.ssh_port)
+    try:
+        hosts = inventory(inst, common.ROOT / "build" / "bench" / "inventory")
+        first = converge(hosts, "first")
+        second = converge(hosts, "second")
+        memory = common.stack_memory_mib(args.host)
+    finally:
+        if not args.keep:
+            machine.destroy(args.host)
+    figures = {
+        "command": ".venv/bin/python -m tools.bench.stack",
+        "playbooks": PLAYBOOKS,
+        "first_converge_s": first["seconds"],
+        "second_converge_s": second["seconds"],
+        "second_converge_changed_tasks": second["changed_tasks"],
+        "memory_mib_by_user": memory,
+        "memory_mib_total": sum(memory.values()),
+    }
+    path = common.write("stack", figures)
+    for key, value in figures.items():
+        print(f"  {key:32} {value}")
+    print(f"bench: written to {path.relative_to(common.ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
