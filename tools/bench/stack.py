@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -22,6 +21,8 @@ from tools.bench import common
 from tools.testhost import machine
 
 PLAYBOOKS = ["playbooks/site.yml", "playbooks/pipeline_setup.yml"]
+# ansible-playbook of the virtual environment this runs in.
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 
 
 def inventory(inst: machine.Instance, out: Path) -> Path:
@@ -47,7 +48,7 @@ def converge(hosts: Path, label: str) -> dict:
     seconds, changed = 0.0, 0
     for playbook in PLAYBOOKS:
         took, result = common.timed(
-            [shutil.which("ansible-playbook"), "-i", str(hosts), playbook],
+            [str(ANSIBLE_PLAYBOOK), "-i", str(hosts), playbook],
             cwd=common.ROOT,
         )
         if result.returncode != 0:
@@ -65,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ssh-port", type=int, default=2240)
     p.add_argument("--keep", action="store_true", help="leave the host running afterwards")
     args = p.parse_args(argv)
-    if shutil.which("ansible-playbook") is None:
-        sys.exit("bench: run it with the project's .venv (tools/bootstrap)")
+    if not ANSIBLE_PLAYBOOK.exists():
+        sys.exit("bench: run it with the project's .venv/bin/python (tools/bootstrap)")
     inst = machine.create(args.host, args.ssh_port)
     try:
         hosts = inventory(inst, common.ROOT / "build" / "bench" / "inventory")

@@ -127,15 +127,25 @@ def wait_healthy(host, before: str) -> float:
     pytest.fail(f"cassandra not healthy again within {START_TIMEOUT}s")
 
 
+@pytest.fixture(scope="module")
+def checks_table() -> str:
+    query(
+        "CREATE KEYSPACE IF NOT EXISTS lab_checks WITH replication = "
+        "{'class': 'NetworkTopologyStrategy', 'datacenter1': 1}"
+    )
+    query("CREATE TABLE IF NOT EXISTS lab_checks.checks (name text PRIMARY KEY, value int)")
+    return "lab_checks.checks"
+
+
 @pytest.mark.parametrize("how", ["systemctl restart", "systemctl kill -s SIGKILL"])
-def test_comes_back_with_its_data(host, how):
+def test_comes_back_with_its_data(host, how, checks_table):
     key = uuid.uuid4().hex
-    query("INSERT INTO lab_converge.checks (name, value) VALUES (%s, %s)", (key, 42))
+    query(f"INSERT INTO {checks_table} (name, value) VALUES (%s, %s)", (key, 42))
     time.sleep(COMMITLOG_SYNC_SECONDS + 2)
     before = main_pid(host)
     with host.sudo():
         assert host.run(f"{how} cassandra").rc == 0
     wait_healthy(host, before)
     # After SIGKILL the row comes back from the replayed commit log.
-    rows = query("SELECT value FROM lab_converge.checks WHERE name = %s", (key,))
+    rows = query(f"SELECT value FROM {checks_table} WHERE name = %s", (key,))
     assert [row.value for row in rows] == [42]

@@ -8,11 +8,12 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
+
+from tests.labhost import eventually, interrupt, main_pid
 
 ZOOKEEPER = ("127.0.0.1", 2181)
 BOOTSTRAP = "127.0.0.1:9092"
@@ -21,9 +22,6 @@ ZKCLI = (
     "/opt/zookeeper/bin/zkCli.sh -server 127.0.0.1:2181"
 )
 API_VERSIONS = f"/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server {BOOTSTRAP}"
-# Longest a daemon may take to serve again after a restart or a crash (a broker killed with
-# SIGKILL waits for its old ZooKeeper session, 18 s, to expire before it registers again).
-RECOVERY_SECONDS = 150
 
 
 def four_letter_word(word: str) -> str:
@@ -35,22 +33,6 @@ def four_letter_word(word: str) -> str:
     return b"".join(chunks).decode()
 
 
-def eventually(check: Callable[[], object], what: str, timeout: float = RECOVERY_SECONDS):
-    """Call check until it returns a true value without raising; fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-            last = result
-        except Exception as exc:  # noqa: BLE001 - a daemon coming back raises all sorts
-            last = exc
-        time.sleep(2)
-    pytest.fail(f"{what}: not within {timeout:.0f}s (last: {last!r})")
-
-
 def zkcli(host, command: str):
     return host.run(f"{ZKCLI} {command}")
 
@@ -59,10 +41,6 @@ def listening_ports(host, pid: str) -> set[str]:
     sockets = host.run(f"ss -Hltnp | grep 'pid={pid},'").stdout.splitlines()
     # A JVM's IPv4 socket shows as IPv4-mapped IPv6 ([::ffff:127.0.0.1]:2181).
     return {line.split()[3].replace("[::ffff:", "").replace("]", "") for line in sockets}
-
-
-def main_pid(host, unit: str) -> str:
-    return host.run(f"systemctl show -p MainPID --value {unit}").stdout.strip()
 
 
 def create_topic(partitions: int = 3) -> str:
@@ -189,32 +167,13 @@ def test_console_tools_see_the_topic(host):
 # Restarts and crashes: the daemon serves again, with what it held before, and takes new writes.
 
 
-def interrupt(host, unit: str, how: str) -> None:
-    before_pid = main_pid(host, unit)
-    before_restarts = int(host.run(f"systemctl show -p NRestarts --value {unit}").stdout)
-    with host.sudo():
-        if how == "restart":
-            assert host.run(f"systemctl restart {unit}").rc == 0
-        else:
-            # A crash of the JVM itself: systemd, not anybody else, must bring it back.
-            assert host.run(f"kill -KILL {before_pid}").rc == 0
-    eventually(
-        lambda: main_pid(host, unit) not in ("0", before_pid),
-        f"{unit} running again under a new process",
-    )
-    if how == "sigkill":
-        restarts = int(host.run(f"systemctl show -p NRestarts --value {unit}").stdout)
-        assert restarts == before_restarts + 1, "systemd did not restart the killed JVM"
-
-
 @pytest.mark.parametrize("how", ["restart", "sigkill"])
 def test_zookeeper_recovers(host, how):
     name = f"/lab-{how}-{uuid.uuid4().hex[:8]}"
     data = f"kept-{uuid.uuid4().hex}"
     assert zkcli(host, f"create {name} {data}").rc == 0
 
-    interrupt(host, "zookeeper", how)
-    eventually(lambda: "Mode: standalone" in four_letter_word("srvr"), "ZooKeeper serving")
+    interrupt(host, "zookeeper", how, lambda: "Mode: standalone" in four_letter_word("srvr"))
 
     assert data in zkcli(host, f"get {name}").stdout.splitlines()
     assert zkcli(host, f"delete {name}").rc == 0
@@ -230,8 +189,7 @@ def test_kafka_recovers(host, how):
     topic = create_topic()
     kept = produce(topic, 100)
 
-    interrupt(host, "kafka", how)
-    eventually(lambda: host.run(API_VERSIONS).rc == 0, "broker answering API versions")
+    interrupt(host, "kafka", how, lambda: host.run(API_VERSIONS).rc == 0)
 
     # Everything written before is still there, exactly once.
     received = eventually(lambda: consume_all(topic, 100, timeout=20), "reading the old topic")
