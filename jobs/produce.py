@@ -109,8 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     producer = KafkaProducer(
         bootstrap_servers=args.bootstrap.split(","),
         acks="all",
-        linger_ms=20,
-        max_in_flight_requests_per_connection=1,  # keeps each partition in order on retries
+        # Idempotence keeps each partition in order on retries with several batches in
+        # flight (one in flight at a time would cost most of the throughput).
+        enable_idempotence=True,
+        max_in_flight_requests_per_connection=5,
+        linger_ms=50,
+        batch_size=256 * 1024,
     )
     try:
         progress = replay(args, producer)

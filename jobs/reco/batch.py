@@ -123,6 +123,7 @@ def process_batch(ctx: Context, batch_id: int, messages: Sequence[Message]) -> B
     for r in ratings:  # read-your-writes even on an eventually consistent store
         histories.setdefault(r.user_id, {})[r.movie_id] = r.rating
     scored = ctx.scorer(histories, ctx.top_n)
+    lists = {}
     for user_id in users:
         recs = scored.get(user_id)
         if recs is None:  # cold: the model knows none of the user's movies
@@ -134,8 +135,9 @@ def process_batch(ctx: Context, batch_id: int, messages: Sequence[Message]) -> B
                     recs.append((movie_id, 1.0 / rank))
                     if len(recs) == ctx.top_n:
                         break
-        ctx.store.replace_recommendations(user_id, rows_for(recs, ctx.movies), ctx.model_version)
-        stats.users_updated += 1
+        lists[user_id] = rows_for(recs, ctx.movies)
+    ctx.store.replace_recommendations(lists, ctx.model_version)
+    stats.users_updated = len(lists)
     stats.duration_ms = int((time.time() - started) * 1000)
     ctx.store.record_batch(stats)
     return stats

@@ -25,7 +25,7 @@ arrives later (a replay) never overwrites a newer one.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -60,7 +60,7 @@ class Store(Protocol):
     def upsert_ratings(self, ratings: Sequence[Rating]) -> None: ...
     def user_ratings(self, user_ids: Iterable[int]) -> dict[int, dict[int, float]]: ...
     def replace_recommendations(
-        self, user_id: int, rows: Sequence[RecRow], version: str
+        self, lists: Mapping[int, Sequence[RecRow]], version: str
     ) -> None: ...
     def record_batch(self, stats: BatchStats) -> None: ...
 
@@ -87,8 +87,9 @@ class MemoryStore:
     def user_ratings(self, user_ids: Iterable[int]) -> dict[int, dict[int, float]]:
         return {u: {m: v[0] for m, v in self.ratings.get(u, {}).items()} for u in user_ids}
 
-    def replace_recommendations(self, user_id: int, rows: Sequence[RecRow], version: str) -> None:
-        self.recommendations[user_id] = list(rows)
+    def replace_recommendations(self, lists: Mapping[int, Sequence[RecRow]], version: str) -> None:
+        for user_id, rows in lists.items():
+            self.recommendations[user_id] = list(rows)
 
     def record_batch(self, stats: BatchStats) -> None:
         self.stats[(stats.stream, stats.batch_id)] = stats
@@ -193,32 +194,29 @@ class CassandraStore:
             out[user_id] = {r.movie_id: r.rating for r in rows}
         return out
 
-    def replace_recommendations(self, user_id: int, rows: Sequence[RecRow], version: str) -> None:
+    def replace_recommendations(self, lists: Mapping[int, Sequence[RecRow]], version: str) -> None:
+        """Replace the top-N of every user of ``lists`` in one concurrent round. Each user's
+        rows of a table go in one unlogged batch, which Cassandra applies as one mutation of
+        the user's partition; the delete carries write time ``t`` and the inserts ``t + 1``."""
+        from cassandra.query import BatchStatement, BatchType  # noqa: PLC0415
+
         t = now_micros()
         updated_at = datetime.fromtimestamp(t / 1_000_000, UTC)
-        self._run([(self._del_recs, (t, user_id)), (self._del_by_user, (t, user_id))])
-        stmts = []
-        for row in rows:
-            stmts.append(
-                (self._ins_recs, (user_id, row.movie_id, row.score, row.title, row.genres, t + 1))
-            )
-            stmts.append(
-                (
+        batches = []
+        for user_id, rows in lists.items():
+            recs = BatchStatement(batch_type=BatchType.UNLOGGED)
+            by_user = BatchStatement(batch_type=BatchType.UNLOGGED)
+            recs.add(self._del_recs, (t, user_id))
+            by_user.add(self._del_by_user, (t, user_id))
+            for row in rows:
+                text = (row.title, row.genres)
+                recs.add(self._ins_recs, (user_id, row.movie_id, row.score, *text, t + 1))
+                by_user.add(
                     self._ins_by_user,
-                    (
-                        user_id,
-                        row.rank,
-                        row.movie_id,
-                        row.score,
-                        row.title,
-                        row.genres,
-                        version,
-                        updated_at,
-                        t + 1,
-                    ),
+                    (user_id, row.rank, row.movie_id, row.score, *text, version, updated_at, t + 1),
                 )
-            )
-        self._run(stmts)
+            batches += [(recs, ()), (by_user, ())]
+        self._run(batches)
 
     def record_batch(self, stats: BatchStats) -> None:
         d = asdict(stats)
