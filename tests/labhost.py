@@ -1,5 +1,4 @@
-"""What the Molecule verifiers share: waiting for a daemon, restarting or killing it, reading the
-inventory the host was converged with.
+"""What the Molecule verifiers share: waiting for a daemon, restarting or killing it.
 
 The test hosts share the control node's network, so the tests reach every service on loopback.
 """
@@ -54,11 +53,3 @@ def interrupt(host, unit: str, how: str, healthy: Callable[[], object]) -> None:
     if how == "sigkill":
         assert restarts(host, unit) == before_restarts + 1, "systemd did not restart the JVM"
     eventually(healthy, f"{unit} healthy again")
-
-
-def inventory_var(host, name: str, default=None):
-    """A variable of the inventory the host was converged with (a scenario's or inventories/*)."""
-    value = host.ansible.get_variables().get(name, default)
-    if value is None:
-        pytest.fail(f"the inventory does not set {name}")
-    return value
