@@ -14,9 +14,9 @@ playbooks = tools/bootstrap >/dev/null && \
 # The original project's per-task targets, plus kafka-topics, als-tune and pipeline: each runs
 # playbooks/<the target with _ in place of ->.yml.
 PLAYBOOK_TARGETS := hdfs-configure hdfs-clean hdfs-upload-csv hdfs-download-log \
-  cassandra-configure kafka-topics als-train als-tune kafka-produce kafka-stream pipeline
+  cassandra-configure kafka-topics als-train als-tune kafka-produce kafka-stream web pipeline
 
-.PHONY: help build up init down clean shell test lint unit $(PLAYBOOK_TARGETS)
+.PHONY: help build up init down clean shell status test lint unit $(PLAYBOOK_TARGETS)
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-20s %s\n", $$1, $$2}'
@@ -42,7 +42,8 @@ als-train: ## Train ALS on Spark and publish a model version in HDFS
 als-tune: ## Search ALS settings on Spark; the report comes back to the control node
 kafka-produce: ## Replay the dataset's ratings into Kafka at a chosen rate
 kafka-stream: ## Start the streaming job: ratings from Kafka to recommendations in Cassandra
-pipeline: ## Every pipeline playbook in order, from the HDFS folders to the streaming job
+web: ## Install the recommendations page (port 8050) and movielens-status
+pipeline: ## Every pipeline playbook in order, from the HDFS folders to the page, then a replay
 $(PLAYBOOK_TARGETS):
 	$(call playbooks,$(subst -,_,$@))
 
@@ -51,6 +52,9 @@ down: ## Remove the local test host and stop the mirror server
 
 clean: down ## make down, then remove the project's build outputs (build/; caches in ~/.cache stay)
 	rm -rf build
+
+status: ## Health of every service, UI links, HDFS usage, consumer lag, model, a user's top-N (STATUS_USER=7)
+	$(call playbooks,status) $(if $(STATUS_USER),-e status_user=$(STATUS_USER))
 
 shell: ## Open a shell on the local test host
 	.venv/bin/python -m tools.testhost ssh lab

@@ -10,7 +10,8 @@ offsets come from the checkpoint), and for each micro-batch (``foreachBatch``) v
 the messages, sends invalid ones to the dead-letter topic, upserts the ratings into
 ``reco.user_ratings``, folds each user of the batch into the served model with *all* their
 stored ratings, and replaces their top-N in ``reco.recommendations`` and
-``reco.recommendations_by_user``; per-batch counters go to ``reco.stream_stats``. The logic
+``reco.recommendations_by_user``; per-batch counters go to ``reco.stream_stats``. On start
+it writes the model's catalogue to ``reco.movies`` and its version to ``reco.streams``. The logic
 and why replays are harmless (exactly-once effect) are in ``jobs.reco.batch``.
 
 The item factors of the latest model (``<models>/latest``) are loaded once on the driver.
@@ -121,6 +122,9 @@ def build_context(spark, args) -> batch.Context:
         sink = KafkaSink(args.bootstrap, args.dead_letter_topic)
     else:
         store, sink = MemoryStore(), ListSink()
+    with common.timed(f"publishing the catalogue of {len(served.movies)} movies", log):
+        store.publish_catalogue(served.movies, served.popular)
+    store.record_start(args.stream_name, served.version)
     return batch.Context(
         scorer,
         served.movies,

@@ -16,7 +16,9 @@ For each batch:
    genres, and replace the user's rows in ``recommendations`` and
    ``recommendations_by_user``. A user the model cannot place (none of their movies has
    factors) gets the most popular unrated movies, scored ``1 / popularity rank``;
-5. record the batch's counters (``valid + invalid == messages``) under its batch id.
+5. record the batch's counters (``valid + invalid == messages``) under its batch id, and
+   the batch id, its time, its last user and the next offset of each partition it read as
+   the stream's latest state.
 
 Why a restart loses nothing and counts nothing twice: Spark commits a micro-batch's Kafka
 offsets to the checkpoint only after ``foreachBatch`` returned, so after a crash the last
@@ -105,6 +107,7 @@ def process_batch(ctx: Context, batch_id: int, messages: Sequence[Message]) -> B
     stats = BatchStats(ctx.stream, batch_id, model_version=ctx.model_version, started_at=started)
     good: list[tuple[Rating, Message]] = []
     for msg in messages:
+        stats.offsets[msg.partition] = max(stats.offsets.get(msg.partition, 0), msg.offset + 1)
         rating, reason = validation.validate(msg.value, ctx.movies)
         if rating is None:
             stats.invalid += 1
@@ -137,6 +140,8 @@ def process_batch(ctx: Context, batch_id: int, messages: Sequence[Message]) -> B
                         break
         lists[user_id] = rows_for(recs, ctx.movies)
     ctx.store.replace_recommendations(lists, ctx.model_version)
+    if good:
+        stats.last_user_id = good[-1][0].user_id
     stats.users_updated = len(lists)
     stats.duration_ms = int((time.time() - started) * 1000)
     ctx.store.record_batch(stats)

@@ -12,6 +12,11 @@ Cassandra schema (keyspace ``reco``; ``schema_cql`` returns these statements)::
     CREATE TABLE reco.stream_stats (stream text, batch_id bigint, valid int, invalid int,
         ratings_upserted int, users_updated int, cold_users int, model_version text,
         started_at timestamp, duration_ms int, PRIMARY KEY (stream, batch_id));
+    CREATE TABLE reco.movies (movie_id int PRIMARY KEY, title text, genres text,
+        popularity_rank int);
+    CREATE TABLE reco.streams (stream text PRIMARY KEY, model_version text,
+        started_at timestamp, last_batch_id bigint, last_batch_at timestamp, last_user_id int,
+        offsets map<int, bigint>);
 
 ``recommendations`` keeps the original project's table (and column names, which CQL folds
 to lower case); ``recommendations_by_user`` answers "top N for user X, best first" with one
@@ -19,14 +24,18 @@ partition read. Replacing a user's top-N deletes the partition at write time ``t
 inserts the new rows at ``t + 1`` microseconds: Cassandra lets a tombstone win a tie, so
 the explicit timestamps make the new rows survive. ``user_ratings`` rows are written with
 the rating's own time as write time (``USING TIMESTAMP ts * 1e6``), so an older rating that
-arrives later (a replay) never overwrites a newer one.
+arrives later (a replay) never overwrites a newer one. ``movies`` is the catalogue of the
+model the stream serves (written when the stream starts), and ``streams`` says which model
+version a stream serves and what its latest micro-batch did, with the next Kafka offset of
+each partition it has processed (the consumer lag is the topic's end offsets minus these):
+the recommendations page and the status command read both.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -54,6 +63,8 @@ class BatchStats:
     model_version: str = ""
     started_at: float = 0.0  # epoch seconds
     duration_ms: int = 0
+    last_user_id: int | None = None  # the user of the batch's last valid message
+    offsets: dict[int, int] = field(default_factory=dict)  # partition -> next offset
 
 
 class Store(Protocol):
@@ -63,6 +74,10 @@ class Store(Protocol):
         self, lists: Mapping[int, Sequence[RecRow]], version: str
     ) -> None: ...
     def record_batch(self, stats: BatchStats) -> None: ...
+    def publish_catalogue(
+        self, movies: Mapping[int, tuple[str, str]], popular: Sequence[int]
+    ) -> None: ...
+    def record_start(self, stream: str, version: str) -> None: ...
 
 
 def now_micros() -> int:
@@ -76,6 +91,8 @@ class MemoryStore:
         self.ratings: dict[int, dict[int, tuple[float, int]]] = {}
         self.recommendations: dict[int, list[RecRow]] = {}
         self.stats: dict[tuple[str, int], BatchStats] = {}
+        self.movies: dict[int, tuple[str, str, int | None]] = {}
+        self.streams: dict[str, dict] = {}
 
     def upsert_ratings(self, ratings: Sequence[Rating]) -> None:
         for r in ratings:
@@ -93,6 +110,23 @@ class MemoryStore:
 
     def record_batch(self, stats: BatchStats) -> None:
         self.stats[(stats.stream, stats.batch_id)] = stats
+        state = self.streams.setdefault(stats.stream, {})
+        state.update(last_batch_id=stats.batch_id, last_user_id=stats.last_user_id)
+        state["offsets"] = {**state.get("offsets", {}), **stats.offsets}
+
+    def publish_catalogue(
+        self, movies: Mapping[int, tuple[str, str]], popular: Sequence[int]
+    ) -> None:
+        ranks = popularity_ranks(popular)
+        for movie_id, (title, genres) in movies.items():
+            self.movies[movie_id] = (title, genres, ranks.get(movie_id))
+
+    def record_start(self, stream: str, version: str) -> None:
+        self.streams[stream] = {"model_version": version}
+
+
+def popularity_ranks(popular: Sequence[int]) -> dict[int, int]:
+    return {movie_id: rank for rank, movie_id in enumerate(popular, start=1)}
 
 
 SCHEMA = (
@@ -106,6 +140,11 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.stream_stats (stream text, batch_id bigint, valid int,
     invalid int, ratings_upserted int, users_updated int, cold_users int, model_version text,
     started_at timestamp, duration_ms int, PRIMARY KEY (stream, batch_id))""",
+    """CREATE TABLE IF NOT EXISTS {ks}.movies (movie_id int PRIMARY KEY, title text,
+    genres text, popularity_rank int)""",
+    """CREATE TABLE IF NOT EXISTS {ks}.streams (stream text PRIMARY KEY, model_version text,
+    started_at timestamp, last_batch_id bigint, last_batch_at timestamp, last_user_id int,
+    offsets map<int, bigint>)""",
 )
 
 
@@ -163,6 +202,16 @@ class CassandraStore:
             "INSERT INTO stream_stats (stream, batch_id, valid, invalid, ratings_upserted, "
             "users_updated, cold_users, model_version, started_at, duration_ms) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        self._stream_batch = prep(
+            "UPDATE streams SET last_batch_id = ?, last_batch_at = ?, last_user_id = ?, "
+            "offsets = offsets + ? WHERE stream = ?"
+        )
+        self._stream_start = prep(
+            "INSERT INTO streams (stream, model_version, started_at) VALUES (?, ?, ?)"
+        )
+        self._movie = prep(
+            "INSERT INTO movies (movie_id, title, genres, popularity_rank) VALUES (?, ?, ?, ?)"
         )
 
     def _run(self, statements_and_params) -> None:
@@ -235,6 +284,22 @@ class CassandraStore:
                 d["duration_ms"],
             ),
         )
+        self.session.execute(
+            self._stream_batch,
+            (stats.batch_id, datetime.now(UTC), stats.last_user_id, stats.offsets, stats.stream),
+        )
+
+    def publish_catalogue(
+        self, movies: Mapping[int, tuple[str, str]], popular: Sequence[int]
+    ) -> None:
+        ranks = popularity_ranks(popular)
+        self._run(
+            (self._movie, (movie_id, title, genres, ranks.get(movie_id)))
+            for movie_id, (title, genres) in movies.items()
+        )
+
+    def record_start(self, stream: str, version: str) -> None:
+        self.session.execute(self._stream_start, (stream, version, datetime.now(UTC)))
 
     def close(self) -> None:
         self.cluster.shutdown()

@@ -49,6 +49,23 @@ def test_counts_add_up_and_bad_messages_become_dead_letters():
     assert ctx.dead_letters.letters[0]["payload"] == "{oops"
     assert ctx.dead_letters.letters[0]["source"] == {"topic": "t", "partition": 0, "offset": 1}
     assert ctx.store.stats[("movielens", 0)] is stats
+    # the stream's latest state names the user of the last valid message
+    assert ctx.store.streams["movielens"] == {
+        "last_batch_id": 0,
+        "last_user_id": 2,
+        "offsets": {0: 5},
+    }
+    # a later batch of another partition keeps the first partition's position
+    batch.process_batch(ctx, 1, [batch.Message(b"x", "t", 2, 40)])
+    assert ctx.store.streams["movielens"]["offsets"] == {0: 5, 2: 41}
+
+
+def test_catalogue_carries_popularity_ranks():
+    store = MemoryStore()
+    store.publish_catalogue({1: ("A (1999)", "Drama"), 2: ("B (2001)", "")}, [2])
+    store.record_start("movielens", "v1")
+    assert store.movies == {1: ("A (1999)", "Drama", None), 2: ("B (2001)", "", 1)}
+    assert store.streams == {"movielens": {"model_version": "v1"}}
 
 
 def test_new_user_gets_recommendations_from_first_rating_using_all_ratings():

@@ -1,0 +1,188 @@
+"""The recommendations page in headless Chromium (Debian's), driven by Playwright.
+
+A user the model never saw rates a movie on the page; the rating goes through Kafka, the
+streaming job folds the user in, and the page (without a reload) shows the new top-N. Then a
+recommended movie is rated low on the page and leaves the list. Bad input gets a message,
+never a traceback; the status panel and `movielens-status` show every service healthy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+from playwright.sync_api import expect, sync_playwright
+
+from tests.labhost import eventually
+
+PAGE = "http://127.0.0.1:8050"
+BOOTSTRAP = "127.0.0.1:9092"
+TOPIC = "movielens_ratings"
+CHROMIUM = "/usr/bin/chromium"
+# Flags for a closed network: no background requests to Google's services.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# The stream turns a rating into recommendations within seconds; a generous bound.
+SETTLE_MS = 90_000
+USER = 800_000 + int(time.time()) % 100_000
+SHOTS = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "build")) / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def rows(page, table: str) -> list[str]:
+    return page.locator(f"#{table} tbody tr").evaluate_all("trs => trs.map(t => t.dataset.movieId)")
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_status_panel_shows_every_service_healthy(page):
+    eventually(lambda: page.goto(PAGE + "/status").ok, "the status page answers", 60)
+    services = page.locator("#services tbody tr")
+    names = services.evaluate_all("trs => trs.map(t => t.dataset.service)")
+    assert {"HDFS NameNode", "Kafka", "Cassandra", "Streaming job", "ZooKeeper"} <= set(names)
+    expect(page.locator("#services tbody tr.down")).to_have_count(0)
+    expect(page.locator("#overall")).to_have_text("all healthy")
+    expect(page.locator("#hdfs")).to_contain_text("live DataNode")
+    expect(page.locator("#lag")).to_contain_text("consumer lag")
+    expect(page.locator("#model")).to_contain_text("Serving")
+    shot(page, "status")
+
+
+def test_new_user_rates_on_the_page_and_gets_recommendations(page):
+    page.goto(PAGE + "/")
+    page.fill("#find-user", str(USER))
+    page.click("header form.find button")
+    expect(page).to_have_url(f"{PAGE}/users/{USER}")
+    expect(page.locator("#unknown")).to_be_visible()
+    assert rows(page, "recommendations") == []
+
+    choice = page.locator("#movie-choices option").first.get_attribute("value")
+    movie_id = re.search(r"#(\d+)$", choice).group(1)
+    page.fill("#movie", choice)
+    page.select_option("#rating", "5")
+    page.click("#rate button")
+    expect(page.locator("#sent")).to_contain_text("went to Kafka")
+
+    # the page refreshes itself: no reload from here on
+    expect(page.locator("#recommendations tbody tr")).to_have_count(10, timeout=SETTLE_MS)
+    expect(page.locator("#unknown")).to_be_hidden()
+    assert rows(page, "rated") == [movie_id]
+    assert movie_id not in rows(page, "recommendations")
+    shot(page, "new-user")
+
+    # the rating is in the ratings topic like any other, keyed by the user
+    sent = [m for m in topic_messages() if m.key == str(USER).encode()]
+    assert [json.loads(m.value)["movieId"] for m in sent] == [int(movie_id)]
+
+
+def test_rating_a_recommended_movie_changes_the_list(page):
+    page.goto(f"{PAGE}/users/{USER}")
+    expect(page.locator("#recommendations tbody tr")).to_have_count(10, timeout=SETTLE_MS)
+    before = rows(page, "recommendations")
+    stamp = page.locator("#updated-at").inner_text()
+    top = before[0]
+    page.fill("#movie", f"#{top}")
+    page.select_option("#rating", "0.5")
+    page.click("#rate button")
+    expect(page.locator("#sent")).to_be_visible()
+    expect(page.locator("#updated-at")).not_to_have_text(stamp, timeout=SETTLE_MS)
+    after = rows(page, "recommendations")
+    assert top not in after and len(after) == 10
+    assert top in rows(page, "rated")
+    expect(page.locator("#rated-count")).to_have_text("2")
+    shot(page, "rated-twice")
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "message"),
+    [
+        ("/users/abc", 400, "is not a user id"),
+        ("/users/0", 400, "is not a user id"),
+        ("/?user=12x", 400, "is not a user id"),
+        ("/no/such/page", 404, "There is no page"),
+    ],
+)
+def test_bad_addresses_get_a_clear_message(page, path, code, message):
+    response = page.goto(PAGE + path)
+    assert response.status == code
+    expect(page.locator("#problem")).to_contain_text(message)
+    assert "Traceback" not in page.content()
+
+
+@pytest.mark.parametrize(
+    ("movie", "rating", "message"),
+    [
+        ("no such film", "4", "is not a movie of the list"),
+        ("#99999999", "4", "is not in the catalogue"),
+    ],
+)
+def test_bad_ratings_are_refused_on_the_page(page, movie, rating, message):
+    before = len(topic_messages())
+    page.goto(f"{PAGE}/users/{USER}")
+    page.fill("#movie", movie)
+    page.select_option("#rating", rating)
+    page.click("#rate button")
+    expect(page.locator("#problem")).to_contain_text(message)
+    assert "Traceback" not in page.content()
+    assert len(topic_messages()) == before, "a refused rating reached Kafka"
+
+
+def test_status_command_shows_everything_healthy_and_the_user(host):
+    out = host.run(f"sudo movielens-status --user {USER}")
+    assert out.rc == 0, out.stdout + out.stderr
+    assert "DOWN" not in out.stdout and out.stdout.rstrip().endswith("All healthy.")
+    assert f"Recommendations of user {USER}" in out.stdout
+    assert re.search(r"Consumer lag of topic movielens_ratings: 0 ", out.stdout), out.stdout
+    data = json.loads(host.check_output(f"sudo movielens-status --json --user {USER}"))
+    assert data["healthy"] and len(data["recommendations"]["items"]) == 10
+
+
+def topic_messages() -> list:
+    consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP, consumer_timeout_ms=3000)
+    try:
+        parts = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC)]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        ends = consumer.end_offsets(parts)
+        messages = []
+        while any(consumer.position(tp) < ends[tp] for tp in parts):
+            for batch in consumer.poll(timeout_ms=1000).values():
+                messages += batch
+        return messages
+    finally:
+        consumer.close()

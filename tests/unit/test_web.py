@@ -1,0 +1,249 @@
+"""The recommendations page with stand-ins for Cassandra and Kafka, and the status helpers."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from datetime import datetime
+
+import pytest
+
+from jobs.reco.validate import validate
+from movielens_web import config, rate, status
+from movielens_web.app import create_app
+from movielens_web.cli import render
+from movielens_web.data import Catalogue, Movie, RatedMovie, Recommendation, TopN, Unavailable
+
+MOVIES = {
+    1: Movie(1, "Toy Story (1995)", "Animation|Children", 2),
+    2: Movie(2, "Heat (1995)", "Action|Crime", 1),
+    3: Movie(3, "Casino (1995)", "Crime|Drama", None),
+}
+SETTINGS = config.Settings(("127.0.0.1",), "127.0.0.1:9092", "http://127.0.0.1:9870")
+
+
+class FakeReader:
+    """The Reader's interface over dicts."""
+
+    def __init__(self) -> None:
+        self.ratings = {7: [RatedMovie(MOVIES[1], 4.0, 1000)]}
+        self.tops = {7: TopN([Recommendation(1, MOVIES[2], 0.91)], "v1", datetime(2026, 1, 1))}
+        self.fail: Exception | None = None
+
+    def _check(self):
+        if self.fail:
+            raise self.fail
+
+    def catalogue(self):
+        self._check()
+        return Catalogue(MOVIES, time.monotonic())
+
+    def rated(self, user_id):
+        self._check()
+        return self.ratings.get(user_id, [])
+
+    def top_n(self, user_id):
+        self._check()
+        return self.tops.get(user_id, TopN([], "", None))
+
+    def stream_state(self):
+        self._check()
+
+
+class FakeSender:
+    def __init__(self) -> None:
+        self.sent = []
+
+    def send(self, rating):
+        self.sent.append(rating)
+        return 0, len(self.sent) - 1
+
+
+@pytest.fixture
+def page():
+    reader, sender = FakeReader(), FakeSender()
+    app = create_app(SETTINGS, reader, sender)
+    return app.test_client(), reader, sender
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_user_page_shows_ratings_and_top_n(page):
+    client, _, _ = page
+    body = text(client.get("/users/7"))
+    assert "Heat (1995)" in body and "Toy Story (1995)" in body
+    assert 'id="unknown" class="warn" hidden' in body
+    # the rated movie is not offered for rating again
+    assert "Toy Story (1995) #1" not in body and "Heat (1995) #2" in body
+
+
+def test_unknown_user_gets_an_explanation_and_the_form(page):
+    client, _, _ = page
+    response = client.get("/users/123456")
+    assert response.status_code == 200
+    body = text(response)
+    assert "has no\nratings and no recommendations yet" in body
+    assert 'id="unknown" class="warn" hidden' not in body and 'id="rate"' in body
+
+
+@pytest.mark.parametrize("user", ["abc", "0", "-3", "99999999999", "7.5"])
+def test_bad_user_ids_get_a_clear_400(page, user):
+    client, _, _ = page
+    response = client.get(f"/users/{user}")
+    assert response.status_code == 400
+    assert "is not a user id" in text(response)
+    assert client.get("/api/users/" + user).get_json()["error"].endswith("whole numbers from 1.")
+
+
+def test_index_redirects_a_typed_user_and_refuses_an_empty_one(page):
+    client, _, _ = page
+    assert client.get("/?user=+7+").headers["Location"] == "/users/7"
+    assert "Type a user id" in text(client.get("/?user="))
+
+
+def test_a_rating_goes_to_kafka_as_the_stream_expects_it(page):
+    client, _, sender = page
+    response = client.post("/users/42/ratings", data={"movie": "Heat (1995) #2", "rating": "4.5"})
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/users/42?sent=")
+    (rating,) = sender.sent
+    assert (rating.user_id, rating.movie_id, rating.rating) == (42, 2, 4.5)
+    from jobs.reco.validate import to_message  # noqa: PLC0415
+
+    assert validate(to_message(rating), MOVIES)[1] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"movie": "Heat", "rating": "4"}, "is not a movie of the list"),
+        ({"movie": "", "rating": "4"}, "Choose a movie"),
+        ({"movie": "99", "rating": "4"}, "Movie 99 is not in the catalogue"),
+        ({"movie": "2", "rating": "7"}, "ratings go from 0.5 to 5"),
+        ({"movie": "2", "rating": "4.2"}, "ratings go from 0.5 to 5"),
+        ({"movie": "2", "rating": "lots"}, "is not a rating"),
+        ({"movie": "2"}, "is not a rating"),
+    ],
+)
+def test_bad_ratings_are_refused_with_the_reason_and_nothing_is_sent(page, form, message):
+    client, _, sender = page
+    response = client.post("/users/7/ratings", data=form)
+    assert response.status_code == 400
+    assert message in text(response)
+    assert sender.sent == []
+
+
+def test_unreachable_cassandra_is_a_503_that_says_so(page):
+    client, reader, _ = page
+    reader.fail = Unavailable("Cassandra does not answer: 127.0.0.1:9042: refused")
+    response = client.get("/users/7")
+    assert response.status_code == 503
+    assert "Cassandra does not answer" in text(response)
+
+
+def test_an_unexpected_error_shows_no_traceback(page):
+    client, reader, _ = page
+    reader.fail = ZeroDivisionError("boom")
+    response = client.get("/users/7")
+    assert response.status_code == 500
+    body = text(response)
+    assert "Something went wrong" in body and "Traceback" not in body and "boom" not in body
+
+
+def test_unknown_pages_and_methods(page):
+    client, _, _ = page
+    assert client.get("/nope").status_code == 404
+    assert "is not how" in text(client.get("/users/7/ratings"))
+
+
+def test_movie_search_ranks_by_popularity_and_finds_ids(page):
+    client, _, _ = page
+    assert [m["movie_id"] for m in client.get("/api/movies?q=").get_json()] == [2, 1, 3]
+    assert [m["movie_id"] for m in client.get("/api/movies?q=CASINO").get_json()] == [3]
+    assert [m["movie_id"] for m in client.get("/api/movies?q=1").get_json()][0] == 1
+
+
+def test_api_user_is_json_with_both_lists(page):
+    client, _, _ = page
+    data = client.get("/api/users/7").get_json()
+    assert data["known"] and data["model_version"] == "v1"
+    assert data["recommendations"][0]["title"] == "Heat (1995)"
+    assert data["rated"][0]["rating"] == 4.0
+
+
+def test_service_checks_against_real_sockets(http_dir):
+    root, url = http_dir
+    (root / "page").write_text("Active Streaming Queries (1)")
+    ok = status.check_service(config.Service("ui", url + "/page", "Queries (1)"), None, SETTINGS)
+    assert ok.healthy
+    missing = status.check_service(config.Service("ui", url + "/page", "(2)"), None, SETTINGS)
+    assert not missing.healthy and "without '(2)'" in missing.detail
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    down = status.check_service(config.Service("zk", f"tcp://127.0.0.1:{port}"), None, SETTINGS)
+    assert not down.healthy and "refused" in down.detail.lower()
+    host, port = url.removeprefix("http://").split(":")
+    up = status.check_service(config.Service("tcp", f"tcp://{host}:{port}"), None, SETTINGS)
+    assert up.healthy
+
+
+def test_status_renders_every_part():
+    s = status.Status(
+        services=[
+            status.Health("Kafka", True, "3 topics"),
+            status.Health("HDFS", False, "refused"),
+        ],
+        hdfs={"error": "refused"},
+        lag={"topic": "t", "messages": 10, "processed": 8, "lag": 2, "partitions": {}, "batch": 4},
+        model={
+            "newest": "v2",
+            "serving": "v1",
+            "since": None,
+            "last_batch": 4,
+            "last_batch_at": None,
+            "last_user": 7,
+        },
+        user_id=7,
+        recommendations=TopN([Recommendation(1, MOVIES[2], 0.5)], "v1", None),
+    )
+    out = render(s)
+    assert "DOWN  HDFS" in out and "Consumer lag of topic t: 2" in out
+    assert "serving v1" in out and "Heat (1995)" in out
+    assert out.endswith("NOT all healthy: see above.")
+    assert json.loads(json.dumps(s.to_dict()))["healthy"] is False
+
+
+def test_settings_errors_are_clear(tmp_path):
+    with pytest.raises(config.SettingsError, match="cannot read the settings"):
+        config.load(str(tmp_path / "missing.json"))
+    (tmp_path / "s.json").write_text('{"kafka": {"bootstrap": "k:9092"}}')
+    with pytest.raises(config.SettingsError, match="missing setting: cassandra.hosts"):
+        config.load(str(tmp_path / "s.json"))
+
+
+def test_user_ids_and_ratings_parse():
+    assert rate.parse_user_id(" 12 ") == 12
+    assert rate.parse_movie_id("Heat (1995) #2") == 2
+    assert rate.parse_rating("0.5") == 0.5
+    with pytest.raises(rate.BadInput):
+        rate.parse_movie_id("Film #2.5")
+
+
+def test_newest_model_is_the_newest_version_folder(http_dir):
+    root, url = http_dir
+    listing = {
+        "FileStatuses": {
+            "FileStatus": [
+                {"pathSuffix": name}
+                for name in ["20260101T000000Z", "latest", "tune", "20261125T061959Z"]
+            ]
+        }
+    }
+    (root / "webhdfs" / "v1").mkdir(parents=True)
+    (root / "webhdfs" / "v1" / "models").write_text(json.dumps(listing))
+    settings = config.Settings(("127.0.0.1",), "127.0.0.1:9092", url)
+    assert status.newest_model(settings) == "20261125T061959Z"

@@ -1,0 +1,1 @@
+"""The recommendations page and the status of the stack (``python -m movielens_web``)."""

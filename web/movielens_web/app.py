@@ -1,0 +1,159 @@
+"""The recommendations page (Flask).
+
+    /                       pick or type a user; the stack's status in brief
+    /users/<id>             the user's rated movies and current top-N (refreshed every few
+                            seconds), and a form to rate a movie
+    POST /users/<id>/ratings  the rating goes through Kafka like any other
+    /status                 the status panel (what ``movielens-status`` prints)
+    /api/users/<id>, /api/movies?q=..., /api/status, /health   the same as JSON
+
+Bad input and unreachable services get a page that says what is wrong (status 400, 404 or
+503); an unexpected error is logged with its traceback and the page says only that it
+happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+
+from movielens_web import config, rate
+from movielens_web.cli import when
+from movielens_web.data import Reader, Unavailable
+from movielens_web.status import collect
+
+log = logging.getLogger("movielens_web")
+
+
+def movie_json(movie) -> dict[str, Any]:
+    return {
+        "movie_id": movie.movie_id,
+        "title": movie.title,
+        "genres": movie.genres,
+        "popularity_rank": movie.popularity_rank,
+    }
+
+
+def stamp(value: datetime | None) -> str | None:
+    """A Cassandra timestamp (UTC) to the millisecond, as the page shows it."""
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC" if value else None
+
+
+def user_json(reader: Reader, user_id: int) -> dict[str, Any]:
+    rated = reader.rated(user_id)
+    top = reader.top_n(user_id)
+    return {
+        "user_id": user_id,
+        "known": bool(rated or top.items),
+        "model_version": top.model_version,
+        "updated_at": stamp(top.updated_at),
+        "recommendations": [
+            {"rank": r.rank, "score": round(r.score, 4), **movie_json(r.movie)} for r in top.items
+        ],
+        "rated": [{"rating": r.rating, "ts": r.ts, **movie_json(r.movie)} for r in rated],
+    }
+
+
+def create_app(settings: config.Settings, reader=None, sender=None) -> Flask:  # noqa: C901
+    app = Flask(__name__)
+    app.jinja_env.filters["when"] = when
+    reader = reader or Reader(settings)
+    sender = sender or rate.Sender(settings.kafka_bootstrap, settings.topic)
+
+    def problem(message: str, code: int, **context):
+        if request.path.startswith("/api/"):
+            return jsonify({"error": message}), code
+        return render_template("problem.html", message=message, code=code, **context), code
+
+    @app.errorhandler(rate.BadInput)
+    def bad_input(exc):
+        return problem(str(exc), 400)
+
+    @app.errorhandler(Unavailable)
+    def unavailable(exc):
+        return problem(f"{exc}. The page works again once it answers.", 503)
+
+    @app.errorhandler(404)
+    def not_found(_exc):
+        return problem(f"There is no page {request.path}.", 404)
+
+    @app.errorhandler(405)
+    def not_allowed(_exc):
+        return problem(f"{request.method} is not how {request.path} is used.", 405)
+
+    @app.errorhandler(500)
+    def failed(exc):
+        log.error("failed: %s %s", request.method, request.path, exc_info=exc)
+        return problem("Something went wrong on the server; the log has the details.", 500)
+
+    @app.get("/health")
+    def health():
+        return "ok\n", 200, {"Content-Type": "text/plain"}
+
+    @app.get("/")
+    def index():
+        if "user" in request.args:
+            user_id = rate.parse_user_id(request.args["user"])
+            return redirect(url_for("user_page", user=user_id))
+        state = reader.stream_state()
+        return render_template("index.html", state=state)
+
+    @app.get("/users/<user>")
+    def user_page(user: str):
+        user_id = rate.parse_user_id(user)
+        data = user_json(reader, user_id)
+        seen = {m["movie_id"] for m in data["rated"]}
+        choices = reader.catalogue().search("", limit=50, exclude=seen)
+        return render_template(
+            "user.html",
+            user=data,
+            choices=choices,
+            message=request.args.get("sent"),
+            top_n=settings.top_n,
+        )
+
+    @app.post("/users/<user>/ratings")
+    def add_rating(user: str):
+        user_id = rate.parse_user_id(user)
+        movie_id = rate.parse_movie_id(request.form.get("movie"))
+        value = rate.parse_rating(request.form.get("rating"))
+        catalogue = reader.catalogue()
+        rating = rate.checked_rating(user_id, movie_id, value, catalogue)
+        partition, offset = sender.send(rating)
+        title = catalogue.get(movie_id).title
+        log.info(
+            "user %d rated %d %.1f: partition %d offset %d",
+            user_id,
+            movie_id,
+            value,
+            partition,
+            offset,
+        )
+        sent = f"Your rating of {title}: {value:g} went to Kafka; the lists update in a moment."
+        return redirect(url_for("user_page", user=user_id, sent=sent), code=303)
+
+    @app.get("/status")
+    def status_page():
+        user = request.args.get("user")
+        status = collect(settings, reader, rate.parse_user_id(user) if user else None)
+        return render_template("status.html", status=status)
+
+    @app.get("/api/users/<user>")
+    def api_user(user: str):
+        return jsonify(user_json(reader, rate.parse_user_id(user)))
+
+    @app.get("/api/movies")
+    def api_movies():
+        found = reader.catalogue().search(request.args.get("q", ""), limit=20)
+        return jsonify([movie_json(m) for m in found])
+
+    @app.get("/api/status")
+    def api_status():
+        user = request.args.get("user")
+        status = collect(settings, reader, rate.parse_user_id(user) if user else None)
+        return jsonify(status.to_dict())
+
+    return app

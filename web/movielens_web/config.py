@@ -1,0 +1,111 @@
+"""Settings of the page and of the status command: a JSON file, the password from the environment.
+
+The file (``MOVIELENS_WEB_SETTINGS``, by default ``/etc/movielens-web/settings.json``, written
+by the ``movielens_web`` role) holds::
+
+    {"bind": "0.0.0.0", "port": 8050, "top_n": 10,
+     "cassandra": {"hosts": ["10.0.0.5"], "port": 9042, "user": "movielens_web",
+                   "keyspace": "reco"},
+     "kafka": {"bootstrap": "10.0.0.6:9092", "topic": "movielens_ratings"},
+     "stream": {"name": "movielens"},
+     "webhdfs": "http://10.0.0.7:9870", "hdfs_dirs": ["/input", ...], "models": "/models",
+     "services": [{"name": "HDFS NameNode", "check": "http://10.0.0.7:9870/...",
+                   "expect": "...", "link": "http://namenode.example.org:9870"}, ...]}
+
+A service's ``check`` is ``http(s)://...`` (answers 200, its body holding ``expect`` if
+given), ``tcp://host:port`` (accepts a connection), ``zk://host:port`` (answers ``imok`` to
+``ruok``), ``kafka://host:port,...`` (lists the ratings topic) or ``cql://`` (the page's own
+Cassandra session answers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PATH = "/etc/movielens-web/settings.json"
+PASSWORD_ENV = "MOVIELENS_WEB_CASSANDRA_PASSWORD"
+
+
+class SettingsError(ValueError):
+    """The settings file is missing, not JSON, or lacks a setting."""
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    check: str
+    expect: str = ""
+    link: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    cassandra_hosts: tuple[str, ...]
+    kafka_bootstrap: str
+    webhdfs: str
+    bind: str = "127.0.0.1"
+    port: int = 8050
+    top_n: int = 10
+    cassandra_port: int = 9042
+    cassandra_user: str = ""
+    cassandra_password: str = field(default="", repr=False)
+    keyspace: str = "reco"
+    topic: str = "movielens_ratings"
+    stream: str = "movielens"
+    models: str = "/models"
+    hdfs_dirs: tuple[str, ...] = ()
+    services: tuple[Service, ...] = ()
+
+
+def _get(obj: dict, path: str, default=None):
+    value = obj
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            if default is None:
+                raise SettingsError(f"missing setting: {path}")
+            return default
+        value = value[key]
+    return value
+
+
+def from_dict(raw: dict, password: str = "") -> Settings:
+    try:
+        services = tuple(
+            Service(s["name"], s["check"], s.get("expect", ""), s.get("link", ""))
+            for s in raw.get("services", [])
+        )
+    except (KeyError, TypeError) as exc:
+        raise SettingsError(f"every service needs a name and a check: {exc}") from exc
+    return Settings(
+        cassandra_hosts=tuple(_get(raw, "cassandra.hosts")),
+        kafka_bootstrap=_get(raw, "kafka.bootstrap"),
+        webhdfs=_get(raw, "webhdfs").rstrip("/"),
+        bind=_get(raw, "bind", "127.0.0.1"),
+        port=int(_get(raw, "port", 8050)),
+        top_n=int(_get(raw, "top_n", 10)),
+        cassandra_port=int(_get(raw, "cassandra.port", 9042)),
+        cassandra_user=_get(raw, "cassandra.user", ""),
+        cassandra_password=password,
+        keyspace=_get(raw, "cassandra.keyspace", "reco"),
+        topic=_get(raw, "kafka.topic", "movielens_ratings"),
+        stream=_get(raw, "stream.name", "movielens"),
+        models=_get(raw, "models", "/models"),
+        hdfs_dirs=tuple(_get(raw, "hdfs_dirs", [])),
+        services=services,
+    )
+
+
+def load(path: str | None = None) -> Settings:
+    path = path or os.environ.get("MOVIELENS_WEB_SETTINGS", DEFAULT_PATH)
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"cannot read the settings {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"the settings {path} are not JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise SettingsError(f"the settings {path} are not a JSON object")
+    return from_dict(raw, os.environ.get(PASSWORD_ENV, ""))

@@ -1,0 +1,254 @@
+"""The state of the stack in one look: service health, HDFS usage, consumer lag, the model.
+
+Used by the status panel of the page and by ``movielens-status``. Every part is read on its
+own and a failing part says why, so one service down never hides the state of the others.
+
+- Services: each check of the settings (see ``movielens_web.config``), in parallel.
+- HDFS: the NameNode's ``FSNamesystemState`` bean (capacity, live DataNodes, safe mode) and
+  WebHDFS ``GETCONTENTSUMMARY`` of each pipeline folder.
+- Consumer lag: the streaming job keeps its Kafka offsets in its checkpoint, not in a
+  consumer group; after each micro-batch it also records the next offset of each partition
+  it processed in Cassandra (``streams.offsets``). The lag is what the topic's end offsets
+  hold beyond those.
+- Model: the version the stream serves (Cassandra ``streams``) beside the newest version
+  folder under the models root in HDFS (WebHDFS ``LISTSTATUS``, which needs no DataNode).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from movielens_web.config import Service, Settings
+from movielens_web.data import Reader, TopN, Unavailable
+
+TIMEOUT = 4.0
+
+
+@dataclass
+class Health:
+    name: str
+    healthy: bool
+    detail: str
+    link: str = ""
+
+
+@dataclass
+class Status:
+    services: list[Health] = field(default_factory=list)
+    hdfs: dict[str, Any] = field(default_factory=dict)
+    lag: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    user_id: int | None = None
+    recommendations: TopN | None = None
+    recommendations_error: str = ""
+
+    @property
+    def healthy(self) -> bool:
+        parts = (self.hdfs, self.lag, self.model)
+        return all(s.healthy for s in self.services) and not any("error" in p for p in parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["healthy"] = self.healthy
+        return json.loads(json.dumps(out, default=_jsonable))
+
+
+def _jsonable(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def http_get(url: str, timeout: float = TIMEOUT) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (settings' URLs)
+        return response.read()
+
+
+def _host_port(target: str) -> tuple[str, int]:
+    host, _, port = target.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def check_service(service: Service, reader: Reader | None, settings: Settings) -> Health:  # noqa: PLR0911
+    scheme, _, target = service.check.partition("://")
+    try:
+        if scheme in ("http", "https"):
+            body = http_get(service.check).decode("utf-8", "replace")
+            if service.expect and service.expect not in body:
+                return Health(service.name, False, f"answers, without '{service.expect}'")
+            return Health(service.name, True, "answers", service.link)
+        if scheme == "tcp":
+            with socket.create_connection(_host_port(target), timeout=TIMEOUT):
+                return Health(service.name, True, "accepts connections", service.link)
+        if scheme == "zk":
+            with socket.create_connection(_host_port(target), timeout=TIMEOUT) as sock:
+                sock.sendall(b"ruok")
+                answer = sock.recv(16)
+            return Health(service.name, answer == b"imok", f"ruok: {answer.decode() or 'none'}")
+        if scheme == "kafka":
+            return _check_kafka(service, target or settings.kafka_bootstrap, settings.topic)
+        if scheme == "cql":
+            if reader is None:
+                return Health(service.name, False, "no Cassandra session")
+            return Health(service.name, True, reader.ping(), service.link)
+    except Unavailable as exc:
+        return Health(service.name, False, str(exc), service.link)
+    except (OSError, ValueError) as exc:
+        return Health(service.name, False, _why(exc), service.link)
+    return Health(service.name, False, f"unknown check {service.check!r}", service.link)
+
+
+def _check_kafka(service: Service, bootstrap: str, topic: str) -> Health:
+    from kafka import KafkaConsumer  # noqa: PLC0415
+    from kafka.errors import KafkaError  # noqa: PLC0415
+
+    try:
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap.split(","), request_timeout_ms=int(TIMEOUT * 1000) + 1000
+        )
+    except KafkaError as exc:
+        return Health(service.name, False, f"no broker answers at {bootstrap}: {exc}")
+    try:
+        topics = consumer.topics()
+    finally:
+        consumer.close()
+    if topic not in topics:
+        return Health(service.name, False, f"answers, but topic {topic} does not exist")
+    return Health(service.name, True, f"{len(topics)} topics, {topic} among them", service.link)
+
+
+def _why(exc: Exception) -> str:
+    reason = getattr(exc, "reason", None)
+    if reason is not None:
+        return str(reason)
+    return str(exc) or type(exc).__name__
+
+
+def webhdfs(settings: Settings, path: str, op: str) -> bytes:
+    quoted = urllib.parse.quote(path)
+    return http_get(f"{settings.webhdfs}/webhdfs/v1{quoted}?op={op}")
+
+
+def hdfs_usage(settings: Settings) -> dict[str, Any]:
+    bean_url = f"{settings.webhdfs}/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState"
+    beans = json.loads(http_get(bean_url))["beans"]
+    if not beans:
+        return {"error": "the NameNode has no FSNamesystemState bean"}
+    bean = beans[0]
+    usage: dict[str, Any] = {
+        "capacity": bean["CapacityTotal"],
+        "used": bean["CapacityUsed"],
+        "remaining": bean["CapacityRemaining"],
+        "live_datanodes": bean["NumLiveDataNodes"],
+        "state": bean["FSState"],
+        "dirs": {},
+    }
+    for path in settings.hdfs_dirs:
+        try:
+            summary = json.loads(webhdfs(settings, path, "GETCONTENTSUMMARY"))["ContentSummary"]
+            usage["dirs"][path] = {"bytes": summary["length"], "files": summary["fileCount"]}
+        except (OSError, ValueError, KeyError) as exc:
+            usage["dirs"][path] = {"error": _why(exc)}
+    return usage
+
+
+VERSION = re.compile(r"^\d{8}T\d{6}Z$")
+
+
+def newest_model(settings: Settings) -> str:
+    """The newest version folder under the models root (a training may still be writing it)."""
+    listing = json.loads(webhdfs(settings, settings.models, "LISTSTATUS"))
+    names = [f["pathSuffix"] for f in listing["FileStatuses"]["FileStatus"]]
+    versions = sorted(n for n in names if VERSION.match(n))
+    return versions[-1] if versions else "none yet"
+
+
+def end_offsets(settings: Settings) -> dict[int, int]:
+    from kafka import KafkaConsumer, TopicPartition  # noqa: PLC0415
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap.split(","),
+        request_timeout_ms=int(TIMEOUT * 1000) + 1000,
+    )
+    try:
+        partitions = consumer.partitions_for_topic(settings.topic) or set()
+        tps = [TopicPartition(settings.topic, p) for p in sorted(partitions)]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(tps).items()}
+    finally:
+        consumer.close()
+
+
+def consumer_lag(settings: Settings, reader: Reader | None) -> dict[str, Any]:
+    from kafka.errors import KafkaError  # noqa: PLC0415
+
+    try:
+        ends = end_offsets(settings)
+    except KafkaError as exc:
+        return {"error": f"Kafka: {exc}"}
+    state = reader.stream_state() if reader else None
+    done = state.offsets if state else {}
+    lag = {p: max(0, end - done.get(p, 0)) for p, end in ends.items()}
+    return {
+        "topic": settings.topic,
+        "messages": sum(ends.values()),
+        "processed": sum(min(done.get(p, 0), end) for p, end in ends.items()),
+        "lag": sum(lag.values()),
+        "partitions": {str(p): lag[p] for p in sorted(lag)},
+        "batch": state.last_batch_id if state else None,
+    }
+
+
+def model_versions(settings: Settings, reader: Reader | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"newest": newest_model(settings)}
+    state = reader.stream_state() if reader else None
+    if state is None:
+        out["error"] = f"the stream {settings.stream} has not started yet"
+        return out
+    out.update(
+        serving=state.model_version,
+        since=state.started_at,
+        last_batch=state.last_batch_id,
+        last_batch_at=state.last_batch_at,
+        last_user=state.last_user_id,
+    )
+    return out
+
+
+def _part(fn, *args) -> dict[str, Any]:
+    try:
+        return fn(*args)
+    except Unavailable as exc:
+        return {"error": str(exc)}
+    except (OSError, ValueError, KeyError) as exc:
+        return {"error": _why(exc)}
+
+
+def collect(settings: Settings, reader: Reader | None, user_id: int | None = None) -> Status:
+    """Everything the panel and the command show; ``user_id`` None: the stream's last user."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        checks = [pool.submit(check_service, s, reader, settings) for s in settings.services]
+        hdfs = pool.submit(_part, hdfs_usage, settings)
+        lag = pool.submit(_part, consumer_lag, settings, reader)
+        model = pool.submit(_part, model_versions, settings, reader)
+        status = Status(
+            services=[c.result() for c in checks],
+            hdfs=hdfs.result(),
+            lag=lag.result(),
+            model=model.result(),
+        )
+    status.user_id = user_id if user_id is not None else status.model.get("last_user")
+    if status.user_id is not None and reader is not None:
+        try:
+            status.recommendations = reader.top_n(status.user_id)
+        except Unavailable as exc:
+            status.recommendations_error = str(exc)
+    return status
