@@ -1,0 +1,253 @@
+"""The pipeline's operations playbooks, run from the control node as a person would run them.
+
+Each test runs one playbook of playbooks/ with ansible-playbook against the inventory the
+verifier reaches the host with (testinfra's own: Molecule passes the scenario's; else
+$MOLECULE_INVENTORY_FILE, else $LAB_INVENTORY, else the local test host's inventories/local),
+then checks what it left on the host, in HDFS, in YARN and on the control node:
+
+- als_train.yml on YARN with force: a new model version, latest pointing to it, its metrics,
+  and the ResourceManager's record of the application as FINISHED/SUCCEEDED;
+- als_tune.yml with a two-setting grid: tune.json, tune.csv and tune.png on the control node
+  and in HDFS /models/tune;
+- hdfs_download_log.yml: the newest log of HDFS /logs, whole, on the control node;
+- hdfs_clean.yml, then pipeline_setup.yml: the folders emptied and the stream stopped, then
+  everything rebuilt, the stream healthy again and counting every message of the topic once.
+  It runs last (file order): the tests after this file need the pipeline's data, which the
+  rebuild restores.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import Cluster
+from kafka import KafkaConsumer, TopicPartition
+
+from tests.labhost import eventually
+
+PROJECT = Path(__file__).resolve().parents[3]
+LOCAL_INVENTORY = "inventories/local"
+STREAM_UI = "http://127.0.0.1:4050/StreamingQuery/"
+YARN_APPS = "http://127.0.0.1:8088/ws/v1/cluster/apps"
+BOOTSTRAP = "127.0.0.1:9092"
+TOPIC = "movielens_ratings"
+LOGIN = PlainTextAuthProvider(username="movielens", password="lab-movielens-secret")
+FOLDERS = ("/input", "/models", "/logs", "/processed", "/errors", "/tmps")
+# Longest each playbook may take on a two-core host (a short training or tuning is two to
+# five minutes; the rebuild ingests, trains with the defaults and restarts the stream).
+SHORT_PLAYBOOK_SECONDS = 600
+JOB_PLAYBOOK_SECONDS = 1200
+REBUILD_SECONDS = 1800
+STREAM_SECONDS = 300
+# Two settings, few iterations: the tuning test is about the reports, not the search.
+TUNE_ARGS = "--ranks 8 --regs 0.05,0.2 --alphas 1.0 --modes implicit --max-iter 3 --eval-users 300"
+
+
+def inventory(host) -> str:
+    path = (
+        getattr(host.backend, "ansible_inventory", None)
+        or os.environ.get("MOLECULE_INVENTORY_FILE")
+        or os.environ.get("LAB_INVENTORY")
+        or LOCAL_INVENTORY
+    )
+    if not Path(path).exists() and (PROJECT / path).exists():
+        return str(PROJECT / path)
+    return os.path.abspath(path)
+
+
+def ansible_playbook() -> str:
+    beside = Path(sys.executable).with_name("ansible-playbook")
+    found = str(beside) if beside.exists() else shutil.which("ansible-playbook")
+    assert found, "ansible-playbook is not installed on the control node"
+    return found
+
+
+def run_playbook(host, name: str, timeout: float, **extra_vars) -> subprocess.CompletedProcess:
+    """ansible-playbook playbooks/<name> from the project's directory, as `make` runs it."""
+    command = [ansible_playbook(), "-i", inventory(host), f"playbooks/{name}"]
+    if extra_vars:
+        command += ["-e", json.dumps(extra_vars)]
+    return subprocess.run(
+        command, cwd=PROJECT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def succeeded(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 0, (
+        f"{' '.join(result.args[:4])} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
+    )
+
+
+def playbook(host, name: str, timeout: float, **extra_vars) -> subprocess.CompletedProcess:
+    result = run_playbook(host, name, timeout, **extra_vars)
+    succeeded(result)
+    return result
+
+
+def hdfs(host, command: str):
+    return host.run(
+        f"sudo -u movielens timeout 120 bash -c '. /etc/profile.d/hadoop.sh && {command}'"
+    )
+
+
+def latest_model(host) -> str:
+    return hdfs(host, "hdfs dfs -cat /models/latest").stdout.strip()
+
+
+def stream_running(host) -> bool:
+    return host.run(f"curl -fsS -m 10 {STREAM_UI} | grep -q 'Active Streaming Queries (1)'").rc == 0
+
+
+def counted() -> int:
+    """Messages the stream has accounted for (valid + invalid, over all micro-batches)."""
+    cluster = Cluster(["127.0.0.1"], auth_provider=LOGIN, connect_timeout=10)
+    try:
+        rows = cluster.connect("reco").execute(
+            "SELECT valid, invalid FROM stream_stats WHERE stream = 'movielens'"
+        )
+        return sum(row.valid + row.invalid for row in rows)
+    finally:
+        cluster.shutdown()
+
+
+def topic_size() -> int:
+    consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP)
+    try:
+        partitions = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC)]
+        return sum(consumer.end_offsets(partitions).values())
+    finally:
+        consumer.close()
+
+
+def yarn_apps(host, since_ms: int) -> list[dict]:
+    out = host.run(f"curl -fsS -m 10 '{YARN_APPS}?startedTimeBegin={since_ms}'")
+    assert out.rc == 0, out.stderr
+    return (json.loads(out.stdout).get("apps") or {}).get("app", [])
+
+
+def test_training_on_yarn_publishes_a_new_version(host):
+    before = latest_model(host)
+    since_ms = int(time.time() * 1000) - 5000
+    playbook(
+        host,
+        "als_train.yml",
+        JOB_PLAYBOOK_SECONDS,
+        movielens_spark_master="yarn",
+        movielens_train_force=True,
+        movielens_train_args="--max-iter 4 --eval-users 300",
+    )
+
+    version = latest_model(host)
+    assert version and version != before, f"latest still {before!r}"
+    for part in ("als", "item_factors", "movies", "popularity"):
+        assert hdfs(host, f"hdfs dfs -test -d /models/{version}/{part}").rc == 0, part
+    model = json.loads(hdfs(host, f"hdfs dfs -cat /models/{version}/model.json").stdout)
+    assert model["params"]["maxIter"] == 4, model
+    metrics = json.loads(hdfs(host, f"hdfs dfs -cat /models/{version}/metrics.json").stdout)
+    assert 0 < metrics["als"]["precision@10"] <= 1, metrics
+    assert 0 < metrics["popularity"]["precision@10"] <= 1, metrics
+
+    def finished() -> dict | None:
+        trains = [
+            app
+            for app in yarn_apps(host, since_ms)
+            if app["name"] == "movielens-train" and app["user"] == "movielens"
+        ]
+        assert len(trains) == 1, trains
+        return trains[0] if trains[0]["state"] == "FINISHED" else None
+
+    app = eventually(finished, "the training's YARN application finished", 120)
+    assert app["finalStatus"] == "SUCCEEDED", app
+
+
+def test_tuning_reports_come_back_to_the_control_node(host, tmp_path):
+    playbook(
+        host,
+        "als_tune.yml",
+        JOB_PLAYBOOK_SECONDS,
+        movielens_tune_args=TUNE_ARGS,
+        movielens_fetch_dir=str(tmp_path),
+    )
+
+    report = json.loads((tmp_path / "tune.json").read_text())
+    results = report["results"]
+    assert sorted((r["rank"], r["reg"], r["implicit"]) for r in results) == [
+        (8, 0.05, True),
+        (8, 0.2, True),
+    ], results
+    for row in results:
+        for metric in ("precision@10", "recall@10", "ndcg@10", "map"):
+            assert 0 <= row[metric] <= 1, (metric, row)
+    assert report["max_iter"] == 3
+    assert report["best"] == max(results, key=lambda r: r["precision@10"])
+    assert 0 < report["popularity"]["precision@10"] <= 1
+
+    with (tmp_path / "tune.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(row["label"] for row in rows) == sorted(r["label"] for r in results)
+    png = (tmp_path / "tune.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
+
+    for name in ("tune.json", "tune.csv", "tune.png"):
+        stored = hdfs(host, f"hdfs dfs -stat %b /models/tune/{name}")
+        assert stored.rc == 0, f"/models/tune/{name} missing: {stored.stderr}"
+        assert int(stored.stdout) == (tmp_path / name).stat().st_size, name
+    assert json.loads(hdfs(host, "hdfs dfs -cat /models/tune/tune.json").stdout) == report
+
+
+def test_the_newest_log_comes_back_to_the_control_node(host, tmp_path):
+    # A fresh log whose name sorts before every other job's: only its time makes it the newest.
+    made = host.run("sudo -u movielens timeout 300 /usr/local/bin/movielens-job ingest --help")
+    assert made.rc == 0, made.stderr[-2000:]
+    listing = hdfs(host, 'hdfs dfs -stat "%Y %n" "/logs/*"').stdout.split("\n")
+    newest = max((line.split() for line in listing if line.strip()), key=lambda f: int(f[0]))[1]
+    assert newest.startswith("ingest-"), listing
+
+    playbook(
+        host, "hdfs_download_log.yml", SHORT_PLAYBOOK_SECONDS, movielens_fetch_dir=str(tmp_path)
+    )
+
+    assert [p.name for p in tmp_path.iterdir()] == [newest]
+    fetched = (tmp_path / newest).read_text()
+    assert "usage:" in fetched
+    assert fetched == hdfs(host, f"hdfs dfs -cat /logs/{newest}").stdout
+
+
+def test_clean_empties_the_folders_and_setup_rebuilds_the_pipeline(host):
+    cleaned = run_playbook(host, "hdfs_clean.yml", SHORT_PLAYBOOK_SECONDS)
+    try:
+        succeeded(cleaned)
+        for folder in FOLDERS:
+            # DIR_COUNT FILE_COUNT CONTENT_SIZE PATHNAME: the folder itself and nothing inside
+            count = hdfs(host, f"hdfs dfs -count {folder}").stdout.split()
+            assert count[:2] == ["1", "0"], f"{folder} not emptied: {count}"
+        assert host.run("systemctl is-active movielens-stream").stdout.strip() == "inactive"
+        assert not stream_running(host)
+    finally:
+        # Whatever the clean did, the pipeline is set up again for what runs after this test.
+        rebuilt = run_playbook(host, "pipeline_setup.yml", REBUILD_SECONDS)
+    succeeded(rebuilt)
+
+    eventually(lambda: stream_running(host), "the streaming query running again", STREAM_SECONDS)
+    # The new checkpoint reads the topic from the start: every message is counted once again,
+    # none of them twice with the counters of the deleted checkpoint.
+    eventually(
+        lambda: counted() == topic_size(),
+        "the stream counting every message of the topic once",
+        STREAM_SECONDS,
+    )
+    version = latest_model(host)
+    assert version, "no model published after the rebuild"
+    metrics = json.loads(hdfs(host, f"hdfs dfs -cat /models/{version}/metrics.json").stdout)
+    assert metrics["als"]["precision@10"] > metrics["popularity"]["precision@10"], metrics
+    assert hdfs(host, "hdfs dfs -test -d /processed/synthetic/ratings.parquet").rc == 0
+    report = json.loads(hdfs(host, "hdfs dfs -cat /errors/synthetic/report.json").stdout)
+    assert report["rejects"] == 5, report
