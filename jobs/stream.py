@@ -52,6 +52,9 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="process what the topic holds, then stop (tests, backfills)",
     )
+    p.add_argument(
+        "--progress-every", type=float, default=60.0, help="seconds between progress lines"
+    )
     p.add_argument("--store", choices=("cassandra", "memory"), default="cassandra")
     p.add_argument("--cassandra-hosts", default=common.env("CASSANDRA_HOSTS", "localhost"))
     p.add_argument("--cassandra-port", type=int, default=common.env_int("CASSANDRA_PORT", 9042))
@@ -163,6 +166,27 @@ def make_handler(ctx: batch.Context):
     return handle
 
 
+def progress_summary(progress: list[dict]) -> str:
+    """One line about recent micro-batches that read something: how many, their rows, and the
+    mean milliseconds of each phase Spark reports (``durationMs`` of a query progress)."""
+    busy = [p for p in progress if p.get("numInputRows")]
+    if not busy:
+        return "no new ratings"
+    phases: dict[str, float] = {}
+    for p in busy:
+        for name, ms in p.get("durationMs", {}).items():
+            phases[name] = phases.get(name, 0.0) + ms / len(busy)
+    rows = sum(p["numInputRows"] for p in busy)
+    detail = ", ".join(
+        f"{name} {ms:.0f}" for name, ms in sorted(phases.items(), key=lambda x: -x[1])
+    )
+    return f"{len(busy)} batches, {rows} messages; mean ms per batch: {detail}"
+
+
+def log_progress(query) -> None:
+    log.info("recent micro-batches: %s", progress_summary(query.recentProgress))
+
+
 def start(spark, args, ctx: batch.Context):
     source = (
         spark.readStream.format("kafka")
@@ -194,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     query = start(spark, args, ctx)
     log.info("streaming %s from %s, checkpoint %s", args.topic, args.bootstrap, args.checkpoint)
     try:
-        query.awaitTermination()
+        while not query.awaitTermination(args.progress_every):
+            log_progress(query)
     finally:
         spark.stop()
     return 0
