@@ -50,6 +50,10 @@ class FakeReader:
     def stream_state(self):
         self._check()
 
+    def some_users(self):
+        self._check()
+        return sorted(self.tops)
+
 
 class FakeSender:
     def __init__(self) -> None:
@@ -100,6 +104,7 @@ def test_bad_user_ids_get_a_clear_400(page, user):
 
 def test_index_redirects_a_typed_user_and_refuses_an_empty_one(page):
     client, _, _ = page
+    assert '<a href="/users/7">7</a>' in text(client.get("/"))
     assert client.get("/?user=+7+").headers["Location"] == "/users/7"
     assert "Type a user id" in text(client.get("/?user="))
 

@@ -98,8 +98,7 @@ def create_app(settings: config.Settings, reader=None, sender=None) -> Flask:  #
         if "user" in request.args:
             user_id = rate.parse_user_id(request.args["user"])
             return redirect(url_for("user_page", user=user_id))
-        state = reader.stream_state()
-        return render_template("index.html", state=state)
+        return render_template("index.html", state=reader.stream_state(), users=reader.some_users())
 
     @app.get("/users/<user>")
     def user_page(user: str):

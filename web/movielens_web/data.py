@@ -138,6 +138,7 @@ class Reader:
                     "last_user_id, offsets FROM streams WHERE stream = ?"
                 ),
                 "movies": prep("SELECT movie_id, title, genres, popularity_rank FROM movies"),
+                "users": prep("SELECT DISTINCT user_id FROM recommendations_by_user LIMIT 24"),
             }
         except Exception:
             cluster.shutdown()
@@ -209,6 +210,10 @@ class Reader:
         version = rows[0].model_version if rows else ""
         updated = rows[0].updated_at if rows else None
         return TopN(items, version or "", updated)
+
+    def some_users(self) -> list[int]:
+        """A few users who have recommendations (in token order, so a mixed bag), to pick from."""
+        return sorted(r.user_id for r in self._execute("users"))
 
     def stream_state(self) -> StreamState | None:
         rows = self._execute("stream", (self.settings.stream,))

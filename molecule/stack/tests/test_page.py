@@ -85,6 +85,7 @@ def test_status_panel_shows_every_service_healthy(page):
 
 def test_new_user_rates_on_the_page_and_gets_recommendations(page):
     page.goto(PAGE + "/")
+    expect(page.locator("#stream-state")).to_contain_text("The stream serves model")
     page.fill("#find-user", str(USER))
     page.click("header form.find button")
     expect(page).to_have_url(f"{PAGE}/users/{USER}")
@@ -106,8 +107,7 @@ def test_new_user_rates_on_the_page_and_gets_recommendations(page):
     shot(page, "new-user")
 
     # the rating is in the ratings topic like any other, keyed by the user
-    sent = [m for m in topic_messages() if m.key == str(USER).encode()]
-    assert [json.loads(m.value)["movieId"] for m in sent] == [int(movie_id)]
+    assert [json.loads(m.value)["movieId"] for m in users_messages()] == [int(movie_id)]
 
 
 def test_rating_a_recommended_movie_changes_the_list(page):
@@ -126,6 +126,15 @@ def test_rating_a_recommended_movie_changes_the_list(page):
     assert top in rows(page, "rated")
     expect(page.locator("#rated-count")).to_have_text("2")
     shot(page, "rated-twice")
+
+
+def test_a_user_picked_on_the_start_page_shows_a_top_10(page):
+    page.goto(PAGE + "/")
+    first = page.locator("#users a").first
+    user = first.inner_text()
+    first.click()
+    expect(page).to_have_url(f"{PAGE}/users/{user}")
+    expect(page.locator("#recommendations tbody tr")).to_have_count(10)
 
 
 @pytest.mark.parametrize(
@@ -152,14 +161,14 @@ def test_bad_addresses_get_a_clear_message(page, path, code, message):
     ],
 )
 def test_bad_ratings_are_refused_on_the_page(page, movie, rating, message):
-    before = len(topic_messages())
+    before = users_messages()
     page.goto(f"{PAGE}/users/{USER}")
     page.fill("#movie", movie)
     page.select_option("#rating", rating)
     page.click("#rate button")
     expect(page.locator("#problem")).to_contain_text(message)
     assert "Traceback" not in page.content()
-    assert len(topic_messages()) == before, "a refused rating reached Kafka"
+    assert users_messages() == before, "a refused rating reached Kafka"
 
 
 def test_status_command_shows_everything_healthy_and_the_user(host):
@@ -170,6 +179,11 @@ def test_status_command_shows_everything_healthy_and_the_user(host):
     assert re.search(r"Consumer lag of topic movielens_ratings: 0 ", out.stdout), out.stdout
     data = json.loads(host.check_output(f"sudo movielens-status --json --user {USER}"))
     assert data["healthy"] and len(data["recommendations"]["items"]) == 10
+
+
+def users_messages() -> list:
+    """The messages of the ratings topic keyed by the test's user."""
+    return [m for m in topic_messages() if m.key == str(USER).encode()]
 
 
 def topic_messages() -> list:
