@@ -46,10 +46,17 @@ partitions: {description: Partitions of the topic afterwards., type: int, return
 
 
 def describe(admin, name: str) -> dict | None:
+    """The topic's metadata, or None when it does not exist. kafka-python 3 names the fields
+    as the protocol does (name, replica_nodes); 2.x used topic and replicas."""
     for topic in admin.describe_topics([name]):
-        if topic.get("topic") == name and topic.get("error_code", 0) == 0:
+        if topic.get("name", topic.get("topic")) == name and topic.get("error_code", 0) == 0:
             return topic
     return None
+
+
+def replication_factor(topic: dict) -> int:
+    first = topic["partitions"][0]
+    return len(first.get("replica_nodes", first.get("replicas", [])))
 
 
 def main() -> None:
@@ -88,7 +95,7 @@ def main() -> None:
                     module.exit_json(changed=False, partitions=p["partitions"])
             module.exit_json(changed=True, partitions=p["partitions"])
         have = len(topic["partitions"])
-        replicas = len(topic["partitions"][0]["replicas"])
+        replicas = replication_factor(topic)
         if replicas != p["replication_factor"]:
             module.fail_json(
                 msg=f"topic {p['name']} has replication factor {replicas}, not "
