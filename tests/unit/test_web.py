@@ -252,3 +252,19 @@ def test_newest_model_is_the_newest_version_folder(http_dir):
     (root / "webhdfs" / "v1" / "models").write_text(json.dumps(listing))
     settings = config.Settings(("127.0.0.1",), "127.0.0.1:9092", url)
     assert status.newest_model(settings) == "20261125T061959Z"
+
+
+def test_status_when_cassandra_is_down_names_it_in_every_part_that_needs_it():
+    class DownReader(FakeReader):
+        def stream_state(self):
+            raise Unavailable("Cassandra does not answer: refused")
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    settings = config.Settings(("127.0.0.1",), "127.0.0.1:9092", f"http://127.0.0.1:{port}")
+    s = status.collect(settings, DownReader(), user_id=7)
+    assert s.lag == {"error": "Cassandra does not answer: refused"}
+    assert s.model == {"error": "Cassandra does not answer: refused"}
+    assert "refused" in s.hdfs["error"].lower()
+    assert not s.healthy and s.recommendations.model_version == "v1"

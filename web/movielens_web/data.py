@@ -75,9 +75,6 @@ class Catalogue:
     def __contains__(self, movie_id: object) -> bool:
         return movie_id in self.movies
 
-    def __len__(self) -> int:
-        return len(self.movies)
-
     def get(self, movie_id: int) -> Movie:
         return self.movies.get(movie_id) or unknown_movie(movie_id)
 

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from movielens_web.config import Service, Settings
-from movielens_web.data import Reader, TopN, Unavailable
+from movielens_web.data import Reader, StreamState, TopN, Unavailable
 
 TIMEOUT = 4.0
 
@@ -107,14 +107,19 @@ def check_service(service: Service, reader: Reader | None, settings: Settings) -
     return Health(service.name, False, f"unknown check {service.check!r}", service.link)
 
 
-def _check_kafka(service: Service, bootstrap: str, topic: str) -> Health:
+def _consumer(bootstrap: str):
     from kafka import KafkaConsumer  # noqa: PLC0415
+
+    return KafkaConsumer(
+        bootstrap_servers=bootstrap.split(","), request_timeout_ms=int(TIMEOUT * 1000) + 1000
+    )
+
+
+def _check_kafka(service: Service, bootstrap: str, topic: str) -> Health:
     from kafka.errors import KafkaError  # noqa: PLC0415
 
     try:
-        consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap.split(","), request_timeout_ms=int(TIMEOUT * 1000) + 1000
-        )
+        consumer = _consumer(bootstrap)
     except KafkaError as exc:
         return Health(service.name, False, f"no broker answers at {bootstrap}: {exc}")
     try:
@@ -173,12 +178,9 @@ def newest_model(settings: Settings) -> str:
 
 
 def end_offsets(settings: Settings) -> dict[int, int]:
-    from kafka import KafkaConsumer, TopicPartition  # noqa: PLC0415
+    from kafka import TopicPartition  # noqa: PLC0415
 
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap.split(","),
-        request_timeout_ms=int(TIMEOUT * 1000) + 1000,
-    )
+    consumer = _consumer(settings.kafka_bootstrap)
     try:
         partitions = consumer.partitions_for_topic(settings.topic) or set()
         tps = [TopicPartition(settings.topic, p) for p in sorted(partitions)]
@@ -187,14 +189,13 @@ def end_offsets(settings: Settings) -> dict[int, int]:
         consumer.close()
 
 
-def consumer_lag(settings: Settings, reader: Reader | None) -> dict[str, Any]:
+def consumer_lag(settings: Settings, state: StreamState | None) -> dict[str, Any]:
     from kafka.errors import KafkaError  # noqa: PLC0415
 
     try:
         ends = end_offsets(settings)
     except KafkaError as exc:
         return {"error": f"Kafka: {exc}"}
-    state = reader.stream_state() if reader else None
     done = state.offsets if state else {}
     lag = {p: max(0, end - done.get(p, 0)) for p, end in ends.items()}
     return {
@@ -207,9 +208,8 @@ def consumer_lag(settings: Settings, reader: Reader | None) -> dict[str, Any]:
     }
 
 
-def model_versions(settings: Settings, reader: Reader | None) -> dict[str, Any]:
+def model_versions(settings: Settings, state: StreamState | None) -> dict[str, Any]:
     out: dict[str, Any] = {"newest": newest_model(settings)}
-    state = reader.stream_state() if reader else None
     if state is None:
         out["error"] = f"the stream {settings.stream} has not started yet"
         return out
@@ -234,16 +234,20 @@ def _part(fn, *args) -> dict[str, Any]:
 
 def collect(settings: Settings, reader: Reader | None, user_id: int | None = None) -> Status:
     """Everything the panel and the command show; ``user_id`` None: the stream's last user."""
+    try:
+        state, state_error = (reader.stream_state() if reader else None), ""
+    except Unavailable as exc:
+        state, state_error = None, str(exc)
     with ThreadPoolExecutor(max_workers=8) as pool:
         checks = [pool.submit(check_service, s, reader, settings) for s in settings.services]
         hdfs = pool.submit(_part, hdfs_usage, settings)
-        lag = pool.submit(_part, consumer_lag, settings, reader)
-        model = pool.submit(_part, model_versions, settings, reader)
+        lag = None if state_error else pool.submit(_part, consumer_lag, settings, state)
+        model = None if state_error else pool.submit(_part, model_versions, settings, state)
         status = Status(
             services=[c.result() for c in checks],
             hdfs=hdfs.result(),
-            lag=lag.result(),
-            model=model.result(),
+            lag=lag.result() if lag else {"error": state_error},
+            model=model.result() if model else {"error": state_error},
         )
     status.user_id = user_id if user_id is not None else status.model.get("last_user")
     if status.user_id is not None and reader is not None:
