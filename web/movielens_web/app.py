@@ -63,10 +63,14 @@ def create_app(settings: config.Settings, reader=None, sender=None) -> Flask:  #
     reader = reader or Reader(settings)
     sender = sender or rate.Sender(settings.kafka_bootstrap, settings.topic)
 
-    def problem(message: str, code: int, **context):
+    def problem(message: str, code: int):
         if request.path.startswith("/api/"):
             return jsonify({"error": message}), code
-        return render_template("problem.html", message=message, code=code, **context), code
+        return render_template("problem.html", message=message, code=code), code
+
+    def requested_status():
+        user = request.args.get("user")
+        return collect(settings, reader, rate.parse_user_id(user) if user else None)
 
     @app.errorhandler(rate.BadInput)
     def bad_input(exc):
@@ -136,9 +140,7 @@ def create_app(settings: config.Settings, reader=None, sender=None) -> Flask:  #
 
     @app.get("/status")
     def status_page():
-        user = request.args.get("user")
-        status = collect(settings, reader, rate.parse_user_id(user) if user else None)
-        return render_template("status.html", status=status)
+        return render_template("status.html", status=requested_status())
 
     @app.get("/api/users/<user>")
     def api_user(user: str):
@@ -151,8 +153,6 @@ def create_app(settings: config.Settings, reader=None, sender=None) -> Flask:  #
 
     @app.get("/api/status")
     def api_status():
-        user = request.args.get("user")
-        status = collect(settings, reader, rate.parse_user_id(user) if user else None)
-        return jsonify(status.to_dict())
+        return jsonify(requested_status().to_dict())
 
     return app
