@@ -15,17 +15,20 @@ import threading
 import time
 
 import pytest
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from tests.labhost import eventually, interrupt
+from tests.pipelinehost import (
+    BOOTSTRAP,
+    TOPIC,
+    cassandra_session,
+    counted,
+    hdfs,
+    stream_running,
+    topic_size,
+)
 
-BOOTSTRAP = "127.0.0.1:9092"
-TOPIC = "movielens_ratings"
 DEAD_LETTERS = "movielens_ratings_dlq"
-LOGIN = PlainTextAuthProvider(username="movielens", password="lab-movielens-secret")
-STREAM_UI = "http://127.0.0.1:4050/StreamingQuery/"
 # How long the stream may take to turn a rating into recommendations in these tests (it runs a
 # micro-batch every second; a restart of its Spark application takes about half a minute).
 SETTLE_SECONDS = 180
@@ -34,17 +37,10 @@ UNKNOWN_MOVIE = 99_999_999
 TOP_N = 10
 
 
-def hdfs(host, command: str):
-    return host.run(f"sudo -u movielens bash -c '. /etc/profile.d/hadoop.sh && {command}'")
-
-
 @pytest.fixture(scope="module")
 def session():
-    cluster = Cluster(["127.0.0.1"], auth_provider=LOGIN, connect_timeout=10)
-    try:
-        yield cluster.connect("reco")
-    finally:
-        cluster.shutdown()
+    with cassandra_session() as session:
+        yield session
 
 
 @pytest.fixture(scope="module")
@@ -54,28 +50,9 @@ def model(host) -> dict:
     return json.loads(hdfs(host, f"hdfs dfs -cat /models/{version}/metrics.json").stdout)
 
 
-def stream_running(host) -> bool:
-    return host.run(f"curl -fsS {STREAM_UI} | grep -q 'Active Streaming Queries (1)'").rc == 0
-
-
-def counted(session) -> int:
-    """Messages the stream has accounted for (valid + invalid, over all micro-batches)."""
-    rows = session.execute("SELECT valid, invalid FROM stream_stats WHERE stream = 'movielens'")
-    return sum(row.valid + row.invalid for row in rows)
-
-
 def invalid_counted(session) -> int:
     rows = session.execute("SELECT invalid FROM stream_stats WHERE stream = 'movielens'")
     return sum(row.invalid for row in rows)
-
-
-def topic_size(topic: str) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        return sum(consumer.end_offsets(partitions).values())
-    finally:
-        consumer.close()
 
 
 def dead_letters(since: dict[TopicPartition, int]) -> list[dict]:

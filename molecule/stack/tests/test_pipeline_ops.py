@@ -27,19 +27,12 @@ import sys
 import time
 from pathlib import Path
 
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster
-from kafka import KafkaConsumer, TopicPartition
-
 from tests.labhost import eventually
+from tests.pipelinehost import cassandra_session, counted, hdfs, stream_running, topic_size
 
 PROJECT = Path(__file__).resolve().parents[3]
 LOCAL_INVENTORY = "inventories/local"
-STREAM_UI = "http://127.0.0.1:4050/StreamingQuery/"
 YARN_APPS = "http://127.0.0.1:8088/ws/v1/cluster/apps"
-BOOTSTRAP = "127.0.0.1:9092"
-TOPIC = "movielens_ratings"
-LOGIN = PlainTextAuthProvider(username="movielens", password="lab-movielens-secret")
 FOLDERS = ("/input", "/models", "/logs", "/processed", "/errors", "/tmps")
 # Longest each playbook may take on a two-core host (a short training or tuning is two to
 # five minutes; the rebuild ingests, trains with the defaults and restarts the stream).
@@ -92,39 +85,13 @@ def playbook(host, name: str, timeout: float, **extra_vars) -> subprocess.Comple
     return result
 
 
-def hdfs(host, command: str):
-    return host.run(
-        f"sudo -u movielens timeout 120 bash -c '. /etc/profile.d/hadoop.sh && {command}'"
-    )
-
-
 def latest_model(host) -> str:
     return hdfs(host, "hdfs dfs -cat /models/latest").stdout.strip()
 
 
-def stream_running(host) -> bool:
-    return host.run(f"curl -fsS -m 10 {STREAM_UI} | grep -q 'Active Streaming Queries (1)'").rc == 0
-
-
-def counted() -> int:
-    """Messages the stream has accounted for (valid + invalid, over all micro-batches)."""
-    cluster = Cluster(["127.0.0.1"], auth_provider=LOGIN, connect_timeout=10)
-    try:
-        rows = cluster.connect("reco").execute(
-            "SELECT valid, invalid FROM stream_stats WHERE stream = 'movielens'"
-        )
-        return sum(row.valid + row.invalid for row in rows)
-    finally:
-        cluster.shutdown()
-
-
-def topic_size() -> int:
-    consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP)
-    try:
-        partitions = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC)]
-        return sum(consumer.end_offsets(partitions).values())
-    finally:
-        consumer.close()
+def counted_now() -> int:
+    with cassandra_session() as session:
+        return counted(session)
 
 
 def yarn_apps(host, since_ms: int) -> list[dict]:
@@ -240,7 +207,7 @@ def test_clean_empties_the_folders_and_setup_rebuilds_the_pipeline(host):
     # The new checkpoint reads the topic from the start: every message is counted once again,
     # none of them twice with the counters of the deleted checkpoint.
     eventually(
-        lambda: counted() == topic_size(),
+        lambda: counted_now() == topic_size(),
         "the stream counting every message of the topic once",
         STREAM_SECONDS,
     )
