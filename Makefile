@@ -16,7 +16,7 @@ playbooks = tools/bootstrap >/dev/null && \
 PLAYBOOK_TARGETS := hdfs-configure hdfs-clean hdfs-upload-csv hdfs-download-log \
   cassandra-configure kafka-topics als-train als-tune kafka-produce kafka-stream web pipeline
 
-.PHONY: help build up init down clean shell status test lint unit $(PLAYBOOK_TARGETS)
+.PHONY: help build up cluster-up init down cluster-down clean shell status test lint unit $(PLAYBOOK_TARGETS)
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-20s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ build: ## Prepare the control node (.venv) and build the mirror (build/mirror or
 
 up: ## Build and serve the mirror, boot the local test host and install the stack on it
 	tools/up
+
+cluster-up: ## Like up, on three local hosts with their own addresses (inventories/cluster)
+	tools/up cluster
 
 init: ## Prepare the pipeline: HDFS folders and upload, Kafka topics, Cassandra keyspace and tables
 	$(call playbooks,hdfs_configure hdfs_upload_csv kafka_topics cassandra_configure)
@@ -49,6 +52,9 @@ $(PLAYBOOK_TARGETS):
 
 down: ## Remove the local test host and stop the mirror server
 	tools/down
+
+cluster-down: ## Remove the three local cluster hosts (and the mirror server when no host is left)
+	tools/down cluster
 
 clean: down ## make down, then remove the project's build outputs (build/; caches in ~/.cache stay)
 	rm -rf build

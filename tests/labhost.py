@@ -1,6 +1,8 @@
 """What the Molecule verifiers share: waiting for a daemon, restarting or killing it.
 
-The test hosts share the control node's network, so the tests reach every service on loopback.
+The tests reach the services at the addresses of the scenario's inventory (tests/inventory.py):
+loopback for the single hosts, which share the control node's network, the hosts' own
+addresses for the cluster.
 """
 
 import time

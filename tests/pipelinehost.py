@@ -1,5 +1,5 @@
 """What the pipeline's stack tests share: HDFS as the jobs' user, the stream's health, its
-counters in Cassandra and the size of the ratings topic (all on the test host, over loopback)."""
+counters in Cassandra and the size of the ratings topic (at the addresses of the inventory)."""
 
 from contextlib import contextmanager
 
@@ -7,10 +7,14 @@ from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster
 from kafka import KafkaConsumer, TopicPartition
 
-BOOTSTRAP = "127.0.0.1:9092"
+from tests import inventory
+
 TOPIC = "movielens_ratings"
 LOGIN = PlainTextAuthProvider(username="movielens", password="lab-movielens-secret")
-STREAM_UI = "http://127.0.0.1:4050/StreamingQuery/"
+
+
+def stream_ui() -> str:
+    return f"http://{inventory.first('movielens')}:4050/StreamingQuery/"
 
 
 def hdfs(host, command: str):
@@ -21,13 +25,15 @@ def hdfs(host, command: str):
 
 
 def stream_running(host) -> bool:
-    return host.run(f"curl -fsS -m 10 {STREAM_UI} | grep -q 'Active Streaming Queries (1)'").rc == 0
+    return (
+        host.run(f"curl -fsS -m 10 {stream_ui()} | grep -q 'Active Streaming Queries (1)'").rc == 0
+    )
 
 
 @contextmanager
 def cassandra_session():
     """A session on keyspace reco with the jobs' login."""
-    cluster = Cluster(["127.0.0.1"], auth_provider=LOGIN, connect_timeout=10)
+    cluster = Cluster(inventory.addresses("cassandra"), auth_provider=LOGIN, connect_timeout=10)
     try:
         yield cluster.connect("reco")
     finally:
@@ -41,9 +47,16 @@ def counted(session) -> int:
 
 
 def topic_size(topic: str = TOPIC) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP)
+    consumer = KafkaConsumer(bootstrap_servers=inventory.kafka_bootstrap())
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
         return sum(consumer.end_offsets(partitions).values())
     finally:
         consumer.close()
+
+
+def catalogue(host) -> list[int]:
+    """Movie ids of the served model (from the ingested movies file on the jobs' host)."""
+    movies_csv = "/var/lib/movielens/data/synthetic/movies.csv"
+    out = host.run(f"awk -F, 'NR > 1 && $1 ~ /^[0-9]+$/ {{print $1}}' {movies_csv}")
+    return [int(line) for line in out.stdout.split()]

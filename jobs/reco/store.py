@@ -170,11 +170,9 @@ class CassandraStore:
         username: str = "",
         password: str = "",
     ) -> None:
-        from cassandra.auth import PlainTextAuthProvider  # noqa: PLC0415 (pure modules import this one)
-        from cassandra.cluster import Cluster  # noqa: PLC0415
+        from jobs.reco.cql import connect_cluster  # noqa: PLC0415 (pure modules import this one)
 
-        auth = PlainTextAuthProvider(username=username, password=password) if username else None
-        self.cluster = Cluster(list(hosts), port=port, auth_provider=auth)
+        self.cluster = connect_cluster(hosts, port, username, password)
         self.session = self.cluster.connect()
         if create_schema:
             for stmt in schema_cql(keyspace, replication_factor):

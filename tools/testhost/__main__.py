@@ -1,4 +1,4 @@
-"""Command line: python -m tools.testhost create|destroy|list|ssh NAME."""
+"""Command line: python -m tools.testhost create|destroy|poweroff|boot|list|ssh NAME."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import sys
 from dataclasses import asdict
 
-from . import machine
+from . import machine, network
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +17,15 @@ def main(argv: list[str] | None = None) -> int:
     create = sub.add_parser("create", help="boot a Debian 12 test host and print how to reach it")
     create.add_argument("name")
     create.add_argument("--ssh-port", type=int, default=2222)
+    create.add_argument(
+        "--address",
+        default="",
+        help="give the host a network namespace with this address of LAB_NET (SSH on port 22)",
+    )
+    poweroff = sub.add_parser("poweroff", help="cut a host's power (SIGKILL); its disk stays")
+    poweroff.add_argument("name")
+    boot = sub.add_parser("boot", help="boot a powered-off host again")
+    boot.add_argument("name")
     destroy = sub.add_parser("destroy", help="power a test host off and delete it")
     destroy.add_argument("name")
     sub.add_parser("list", help="list the test hosts and whether they run")
@@ -27,8 +36,16 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "create":
-            inst = machine.create(args.name, args.ssh_port)
+            inst = machine.create(args.name, args.ssh_port, args.address)
             print(json.dumps(asdict(inst)))
+        elif args.command == "poweroff":
+            machine.poweroff(args.name)
+            print(f"testhost: {args.name} powered off")
+        elif args.command == "boot":
+            inst = machine.load(args.name)
+            if inst is None:
+                return _fail(f"no test host named {args.name}")
+            machine.boot(inst)
         elif args.command == "destroy":
             existed = machine.destroy(args.name)
             print(f"testhost: {args.name} {'destroyed' if existed else 'was not there'}")
@@ -37,15 +54,15 @@ def main(argv: list[str] | None = None) -> int:
             for state in sorted(base.iterdir()) if base.exists() else []:
                 inst = machine.load(state.name)
                 alive = bool(inst and machine._alive(inst.pid))
-                port = inst.port if inst else "-"
-                print(f"{state.name}\t{'running' if alive else 'stopped'}\tssh port {port}")
+                where = f"{inst.address}:{inst.port}" if inst else "-"
+                print(f"{state.name}\t{'running' if alive else 'stopped'}\tssh {where}")
         elif args.command == "ssh":
             inst = machine.load(args.name)
             if inst is None:
                 return _fail(f"no test host named {args.name}")
             cmd = machine.ssh_command(inst, *args.remote)
             os.execvp(cmd[0], cmd)
-    except machine.TestHostError as exc:
+    except (machine.TestHostError, network.NetworkError) as exc:
         return _fail(str(exc))
     return 0
 

@@ -109,17 +109,15 @@ class Reader:
         self._catalogue: Catalogue | None = None
 
     def _connect(self):
-        from cassandra.auth import PlainTextAuthProvider  # noqa: PLC0415
-        from cassandra.cluster import Cluster  # noqa: PLC0415
+        from jobs.reco.cql import connect_cluster  # noqa: PLC0415
 
         s = self.settings
-        auth = (
-            PlainTextAuthProvider(username=s.cassandra_user, password=s.cassandra_password)
-            if s.cassandra_user
-            else None
-        )
-        cluster = Cluster(
-            list(s.cassandra_hosts), port=s.cassandra_port, auth_provider=auth, connect_timeout=5
+        cluster = connect_cluster(
+            s.cassandra_hosts,
+            s.cassandra_port,
+            s.cassandra_user,
+            s.cassandra_password,
+            connect_timeout=5,
         )
         try:
             session = cluster.connect(s.keyspace)

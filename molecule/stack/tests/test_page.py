@@ -18,10 +18,11 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from playwright.sync_api import expect, sync_playwright
 
+from tests import inventory
 from tests.labhost import eventually
 
-PAGE = "http://127.0.0.1:8050"
-BOOTSTRAP = "127.0.0.1:9092"
+testinfra_hosts = ["movielens_web"]
+PAGE = f"http://{inventory.first('movielens_web')}:8050"
 TOPIC = "movielens_ratings"
 CHROMIUM = "/usr/bin/chromium"
 # Flags for a closed network: no background requests to Google's services.
@@ -187,7 +188,9 @@ def users_messages() -> list:
 
 
 def topic_messages() -> list:
-    consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP, consumer_timeout_ms=3000)
+    consumer = KafkaConsumer(
+        bootstrap_servers=inventory.kafka_bootstrap(), consumer_timeout_ms=3000
+    )
     try:
         parts = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC)]
         consumer.assign(parts)

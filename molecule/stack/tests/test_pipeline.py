@@ -17,17 +17,20 @@ import time
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from tests import inventory
 from tests.labhost import eventually, interrupt
 from tests.pipelinehost import (
-    BOOTSTRAP,
     TOPIC,
     cassandra_session,
+    catalogue,
     counted,
     hdfs,
     stream_running,
     topic_size,
 )
 
+# The host of the jobs and the streaming service (the one host of the stack scenario).
+testinfra_hosts = ["movielens"]
 DEAD_LETTERS = "movielens_ratings_dlq"
 # How long the stream may take to turn a rating into recommendations in these tests (it runs a
 # micro-batch every second; a restart of its Spark application takes about half a minute).
@@ -56,7 +59,9 @@ def invalid_counted(session) -> int:
 
 
 def dead_letters(since: dict[TopicPartition, int]) -> list[dict]:
-    consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP, enable_auto_commit=False)
+    consumer = KafkaConsumer(
+        bootstrap_servers=inventory.kafka_bootstrap(), enable_auto_commit=False
+    )
     try:
         consumer.assign(list(since))
         for tp, offset in since.items():
@@ -70,7 +75,7 @@ def dead_letters(since: dict[TopicPartition, int]) -> list[dict]:
 
 
 def end_offsets(topic: str) -> dict[TopicPartition, int]:
-    consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP)
+    consumer = KafkaConsumer(bootstrap_servers=inventory.kafka_bootstrap())
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
         return consumer.end_offsets(partitions)
@@ -79,7 +84,7 @@ def end_offsets(topic: str) -> dict[TopicPartition, int]:
 
 
 def send(messages: list[tuple[int, bytes | None]], pause: float = 0.0) -> None:
-    producer = KafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", retries=10)
+    producer = KafkaProducer(bootstrap_servers=inventory.kafka_bootstrap(), acks="all", retries=10)
     try:
         for key, value in messages:
             producer.send(TOPIC, key=str(key).encode(), value=value)
@@ -102,13 +107,6 @@ def top_n(session, user: int) -> list:
 def rated(session, user: int) -> dict[int, float]:
     rows = session.execute("SELECT movie_id, rating FROM user_ratings WHERE user_id = %s", [user])
     return {row.movie_id: row.rating for row in rows}
-
-
-def catalogue(host) -> list[int]:
-    """Movie ids of the served model (from the ingested movies file on the host)."""
-    movies_csv = "/var/lib/movielens/data/synthetic/movies.csv"
-    out = host.run(f"awk -F, 'NR > 1 && $1 ~ /^[0-9]+$/ {{print $1}}' {movies_csv}")
-    return [int(line) for line in out.stdout.split()]
 
 
 # What converge set up.

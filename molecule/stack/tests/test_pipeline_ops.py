@@ -1,8 +1,8 @@
 """The pipeline's operations playbooks, run from the control node as a person would run them.
 
-Each test runs one playbook of playbooks/ with ansible-playbook against the inventory the
-verifier reaches the host with (testinfra's own: Molecule passes the scenario's; else
-$MOLECULE_INVENTORY_FILE, else $LAB_INVENTORY, else the local test host's inventories/local),
+Each test runs one playbook of playbooks/ with ansible-playbook against the scenario's
+inventory (tests/inventory.py),
+
 then checks what it left on the host, in HDFS, in YARN and on the control node:
 
 - als_train.yml on YARN with force: a new model version, latest pointing to it, its metrics,
@@ -20,19 +20,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
 import subprocess
-import sys
 import time
-from pathlib import Path
 
+from tests import inventory
 from tests.labhost import eventually
 from tests.pipelinehost import cassandra_session, counted, hdfs, stream_running, topic_size
 
-PROJECT = Path(__file__).resolve().parents[3]
-LOCAL_INVENTORY = "inventories/local"
-YARN_APPS = "http://127.0.0.1:8088/ws/v1/cluster/apps"
+PROJECT = inventory.PROJECT
+testinfra_hosts = ["movielens"]
+YARN_APPS = f"http://{inventory.first('hadoop_resourcemanager')}:8088/ws/v1/cluster/apps"
 FOLDERS = ("/input", "/models", "/logs", "/processed", "/errors", "/tmps")
 # Longest each playbook may take on a two-core host (a short training or tuning is two to
 # five minutes; the rebuild ingests, trains with the defaults and restarts the stream).
@@ -44,28 +41,9 @@ STREAM_SECONDS = 300
 TUNE_ARGS = "--ranks 8 --regs 0.05,0.2 --alphas 1.0 --modes implicit --max-iter 3 --eval-users 300"
 
 
-def inventory(host) -> str:
-    path = (
-        getattr(host.backend, "ansible_inventory", None)
-        or os.environ.get("MOLECULE_INVENTORY_FILE")
-        or os.environ.get("LAB_INVENTORY")
-        or LOCAL_INVENTORY
-    )
-    if not Path(path).exists() and (PROJECT / path).exists():
-        return str(PROJECT / path)
-    return os.path.abspath(path)
-
-
-def ansible_playbook() -> str:
-    beside = Path(sys.executable).with_name("ansible-playbook")
-    found = str(beside) if beside.exists() else shutil.which("ansible-playbook")
-    assert found, "ansible-playbook is not installed on the control node"
-    return found
-
-
 def run_playbook(host, name: str, timeout: float, **extra_vars) -> subprocess.CompletedProcess:
     """ansible-playbook playbooks/<name> from the project's directory, as `make` runs it."""
-    command = [ansible_playbook(), "-i", inventory(host), f"playbooks/{name}"]
+    command = [inventory.tool("ansible-playbook"), "-i", inventory.source(), f"playbooks/{name}"]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
     return subprocess.run(

@@ -1,0 +1,274 @@
+"""The three-host cluster doing real work, checked from the control node and from the masters.
+
+HDFS keeps three replicas of a file on three DataNodes and serves it over WebHDFS at addresses
+the control node reaches; a Spark job on YARN runs containers on several NodeManagers and one
+on the standalone master runs executors on several workers; Kafka runs as a KRaft quorum of
+three with the ratings topics replicated three times (two in sync to acknowledge); Cassandra
+is a ring of three nodes holding `reco` three times, written and read at QUORUM through
+different coordinators; the jobs' host has the clients' configuration of every service.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import urllib.request
+import uuid
+
+import pytest
+from cassandra import ConsistencyLevel
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import Cluster
+from cassandra.query import SimpleStatement
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
+from tests import inventory
+
+testinfra_hosts = ["masters"]
+ENV = ". /etc/profile.d/hadoop.sh && . /etc/profile.d/spark.sh && "
+NODES = 3
+TOPICS = ("movielens_ratings", "movielens_ratings_dlq")
+SUPERUSER = PlainTextAuthProvider(username="admin", password="lab-cassandra-secret")
+# Prints the host each partition ran on: the executors' hosts.
+SPREAD_JOB = """
+import socket, sys
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.appName(sys.argv[1]).getOrCreate()
+hosts = spark.sparkContext.parallelize(range(48), 48).map(lambda _: socket.gethostname()).distinct()
+print("LAB-HOSTS " + ",".join(sorted(hosts.collect())))
+spark.stop()
+"""
+
+
+def as_user(host, user: str, command: str, timeout: int = 600):
+    return host.run(f"sudo -u {user} timeout {timeout} bash -c '{ENV}{command}'")
+
+
+@pytest.fixture(scope="module")
+def spread_job(host):
+    host.run(f"cat > /tmp/lab_spread.py <<'EOF'\n{SPREAD_JOB}\nEOF\nchmod 644 /tmp/lab_spread.py")
+    return "/tmp/lab_spread.py"
+
+
+def executor_hosts(result) -> set[str]:
+    assert result.rc == 0, result.stderr[-3000:]
+    line = next(x for x in result.stdout.splitlines() if x.startswith("LAB-HOSTS "))
+    return set(line.split(" ", 1)[1].split(","))
+
+
+# HDFS
+
+
+def test_three_datanodes_are_live(host):
+    report = as_user(host, "hdfs", "hdfs dfsadmin -report")
+    assert report.rc == 0, report.stderr
+    assert f"Live datanodes ({NODES}):" in report.stdout, report.stdout[:2000]
+
+
+def test_a_file_has_three_replicas_on_three_datanodes(host):
+    host.run("head -c 5000000 /dev/urandom > /tmp/lab-replicas && chmod 644 /tmp/lab-replicas")
+    put = as_user(
+        host, "hdfs", "hdfs dfs -D dfs.replication=3 -put -f /tmp/lab-replicas /lab-replicas"
+    )
+    assert put.rc == 0, put.stderr
+    fsck = as_user(host, "hdfs", "hdfs fsck /lab-replicas -files -blocks -locations")
+    assert "is HEALTHY" in fsck.stdout, fsck.stdout
+    blocks = [line for line in fsck.stdout.splitlines() if " len=" in line]
+    assert blocks, fsck.stdout
+    for block in blocks:
+        assert "Live_repl=3" in block, block
+        datanodes = set(re.findall(r"DatanodeInfoWithStorage\[([0-9.]+):", block))
+        assert datanodes == set(inventory.addresses("hadoop_datanode")), block
+
+
+def test_webhdfs_open_redirects_to_a_datanode_the_client_reaches(host):
+    """The control node is a client outside the cluster: it only knows the addresses."""
+    namenode = inventory.first("hadoop_namenode")
+    url = f"http://{namenode}:9870/webhdfs/v1/lab-replicas?op=OPEN&user.name=hdfs"
+    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - a test host
+        served = response.read()
+    original = host.run("sha256sum < /tmp/lab-replicas").stdout.split()[0]
+    assert hashlib.sha256(served).hexdigest() == original
+
+
+# YARN and Spark
+
+
+def test_a_yarn_job_runs_containers_on_several_nodemanagers(host, spread_job):
+    # Executors of 1 GiB (2 GiB containers) on NodeManagers of 3 GiB: at most one a node.
+    result = as_user(
+        host,
+        "spark",
+        "spark-submit --master yarn --deploy-mode client --num-executors 3 --executor-cores 1 "
+        f"--executor-memory 1g {spread_job} lab-yarn-spread",
+    )
+    used = executor_hosts(result)
+    assert len(used) >= 2, used
+    assert used <= set(inventory.hosts("hadoop_nodemanager"))
+
+
+def test_a_standalone_job_runs_executors_on_several_workers(host, spread_job):
+    master = inventory.first("spark_master")
+    result = as_user(
+        host,
+        "spark",
+        f"spark-submit --master spark://{master}:7077 --total-executor-cores 3 "
+        f"--executor-cores 1 --executor-memory 512m {spread_job} lab-standalone-spread",
+    )
+    used = executor_hosts(result)
+    assert len(used) >= 2, used
+    assert used <= set(inventory.hosts("spark_worker"))
+
+
+# Kafka
+
+
+def test_kafka_metadata_is_a_kraft_quorum_of_three(host):
+    bootstrap = inventory.kafka_bootstrap().split(",")[0]
+    status = host.run(
+        f"/opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-server {bootstrap} describe --status"
+    )
+    assert status.rc == 0, status.stderr
+    voters = re.search(r"CurrentVoters:\s*\[([^\]]*)\]", status.stdout)
+    assert voters and len(re.findall(r"\d+", voters.group(1))) == NODES, status.stdout
+    assert re.search(r"LeaderId:\s*\d+", status.stdout), status.stdout
+    assert not host.file("/etc/zookeeper/zoo.cfg").exists
+
+
+def test_three_brokers_and_the_ratings_topics_replicated_three_times(host):
+    tools, bootstrap = "/opt/kafka/bin", inventory.kafka_bootstrap()
+    versions = host.run(f"{tools}/kafka-broker-api-versions.sh --bootstrap-server {bootstrap}")
+    brokers = set(re.findall(r"^\S+:\d+ \(id: (\d+)", versions.stdout, re.MULTILINE))
+    assert len(brokers) == NODES, versions.stdout[:2000]
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    try:
+        for topic in admin.describe_topics(list(TOPICS)):
+            assert topic["partitions"], topic
+            for partition in topic["partitions"]:
+                assert len(partition["replica_nodes"]) == NODES, topic
+                assert len(partition["isr_nodes"]) == NODES, topic
+    finally:
+        admin.close()
+    for name in TOPICS:
+        configs = host.run(
+            f"{tools}/kafka-configs.sh --bootstrap-server {bootstrap} --describe --all "
+            f"--entity-type topics --entity-name {name}"
+        )
+        assert re.search(r"^\s*min\.insync\.replicas=2\s", configs.stdout, re.MULTILINE), (
+            configs.stdout[:3000]
+        )
+
+
+def test_acks_all_writes_read_back_through_every_broker():
+    topic = TOPICS[0]
+    marker = uuid.uuid4().hex.encode()
+    producer = KafkaProducer(bootstrap_servers=inventory.kafka_bootstrap(), acks="all", retries=10)
+    try:
+        metadata = [
+            producer.send(topic, key=b"0", value=b'{"probe": "%s"}' % marker).get(timeout=60)
+            for _ in range(3)
+        ]
+    finally:
+        producer.close()
+    for address in inventory.addresses("kafka"):
+        consumer = KafkaConsumer(bootstrap_servers=f"{address}:9092", enable_auto_commit=False)
+        try:
+            tp = TopicPartition(topic, metadata[0].partition)
+            consumer.assign([tp])
+            consumer.seek(tp, metadata[0].offset)
+            records = consumer.poll(timeout_ms=10000, max_records=10)
+            values = [r.value for batch in records.values() for r in batch]
+            assert any(marker in value for value in values), address
+        finally:
+            consumer.close()
+
+
+# Cassandra
+
+
+def test_cassandra_ring_has_three_nodes_up():
+    for address in inventory.addresses("cassandra"):
+        cluster = Cluster([address], auth_provider=SUPERUSER, connect_timeout=15)
+        try:
+            session = cluster.connect()
+            peers = list(session.execute("SELECT peer FROM system.peers"))
+            assert len(peers) == NODES - 1, (address, peers)
+        finally:
+            cluster.shutdown()
+
+
+def test_nodetool_reports_every_node_up_and_normal(host):
+    status = host.run("/usr/local/bin/nodetool status")
+    assert status.rc == 0, status.stderr
+    states = re.findall(r"^([UD][NLJM])\s+(\S+)", status.stdout, re.MULTILINE)
+    assert sorted(addr for _, addr in states) == sorted(inventory.addresses("cassandra"))
+    assert {state for state, _ in states} == {"UN"}, status.stdout
+
+
+def test_reco_is_replicated_three_times_and_quorum_reads_see_quorum_writes():
+    first, *others = inventory.addresses("cassandra")
+    cluster = Cluster([first], auth_provider=SUPERUSER, connect_timeout=15)
+    try:
+        session = cluster.connect()
+        keyspace = session.execute(
+            "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = 'reco'"
+        ).one()
+        assert keyspace and keyspace.replication.get("replication_factor") == "3", keyspace
+        session.execute(
+            "CREATE TABLE IF NOT EXISTS reco.cluster_probe (id text PRIMARY KEY, value text)"
+        )
+        probe = uuid.uuid4().hex
+        session.execute(
+            SimpleStatement(
+                "INSERT INTO reco.cluster_probe (id, value) VALUES (%s, %s)",
+                consistency_level=ConsistencyLevel.QUORUM,
+            ),
+            [probe, "written on " + first],
+        )
+    finally:
+        cluster.shutdown()
+    for address in others:
+        reader = Cluster([address], auth_provider=SUPERUSER, connect_timeout=15)
+        try:
+            row = (
+                reader.connect()
+                .execute(
+                    SimpleStatement(
+                        "SELECT value FROM reco.cluster_probe WHERE id = %s",
+                        consistency_level=ConsistencyLevel.QUORUM,
+                    ),
+                    [probe],
+                )
+                .one()
+            )
+            assert row and row.value == "written on " + first
+        finally:
+            reader.shutdown()
+
+
+# Clients
+
+
+def test_the_jobs_host_has_every_clients_configuration(host):
+    namenode = inventory.first("hadoop_namenode")
+    core = host.file("/etc/hadoop/core-site.xml").content_string
+    assert f"hdfs://{namenode}:9000" in core
+    spark = host.file("/etc/spark/spark-defaults.conf").content_string
+    assert f"spark://{inventory.first('spark_master')}:7077" in spark
+    settings = host.run("sudo cat /etc/movielens/movielens.env").stdout
+    for address in inventory.addresses("kafka"):
+        assert f"{address}:9092" in settings, settings
+
+
+@pytest.mark.parametrize("name", inventory.hosts("all"))
+def test_every_daemon_listens_on_its_own_address_only(name):
+    node = inventory.testinfra_host(name)
+    listening = node.run("ss -Hltn").stdout.split("\n")
+    assert len(listening) > 5, listening
+    wildcard = [line for line in listening if re.search(r"\s(0\.0\.0\.0|\*|\[::\]):\d+\s", line)]
+    # MapReduce's ShuffleHandler (port 13562, a NodeManager auxiliary service) binds every
+    # address in Hadoop 3.3: it has no setting for its address.
+    stack = [line for line in wildcard if not re.search(r":13562\s", line)]
+    assert not stack, "\n".join(stack)
+    kafka = re.compile(rf"{re.escape(inventory.address(name))}\]?:9092\s")
+    assert any(kafka.search(line) for line in listening), listening

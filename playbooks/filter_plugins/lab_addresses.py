@@ -1,0 +1,85 @@
+"""Where the stack's services are: the one place that turns inventory hosts into addresses.
+
+    {{ groups['kafka'] | lab_endpoints(hostvars, 'kafka') | join(',') }}   -> 10.0.0.11:9092,...
+    {{ groups['hadoop_namenode'][0] | lab_address(hostvars) }}              -> 10.0.0.11
+    {{ groups['cassandra'] | lab_addresses(hostvars, 'cassandra') }}        -> [10.0.0.11, ...]
+
+A host's address for a service is the service's own address variable when the inventory sets
+it (e.g. kafka_address), else the host's ansible_host, else its name. A service's
+port is the host's port variable when the inventory sets it, else the owning role's default,
+which SERVICES repeats for the roles that do not own it (a unit test keeps them equal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+
+from ansible.errors import AnsibleFilterError
+
+
+class Service(NamedTuple):
+    address_var: str | None
+    port_var: str
+    port: int
+
+
+SERVICES: dict[str, Service] = {
+    "zookeeper": Service("zookeeper_client_address", "zookeeper_client_port", 2181),
+    "zookeeper_peer": Service("zookeeper_address", "zookeeper_peer_port", 2888),
+    "kafka": Service("kafka_address", "kafka_port", 9092),
+    "cassandra": Service("cassandra_listen_address", "cassandra_native_port", 9042),
+    "namenode": Service(None, "hadoop_namenode_port", 9000),
+    "spark_master": Service(None, "spark_master_port", 7077),
+}
+
+
+def _vars(host: str, hostvars: Mapping) -> Mapping:
+    """The host's variables; none for a name the inventory does not have (e.g. localhost)."""
+    try:
+        return hostvars[host]
+    except KeyError:
+        return {}
+
+
+def _set(value) -> bool:
+    return value is not None and str(value).strip() not in ("", "0.0.0.0")
+
+
+def lab_address(host: str, hostvars: Mapping, service: str | None = None) -> str:
+    """The address other hosts reach `host` on (for `service` when it has its own address)."""
+    variables = _vars(host, hostvars)
+    own = SERVICES[service].address_var if service in SERVICES else None
+    for name in (own, "ansible_host"):
+        if name and _set(variables.get(name)):
+            return str(variables[name])
+    return host
+
+
+def lab_addresses(hosts: Iterable[str], hostvars: Mapping, service: str | None = None) -> list:
+    if isinstance(hosts, str):
+        hosts = [hosts]
+    return [lab_address(host, hostvars, service) for host in hosts]
+
+
+def lab_endpoints(hosts: Iterable[str], hostvars: Mapping, service: str) -> list:
+    """address:port of the service on each host."""
+    if service not in SERVICES:
+        raise AnsibleFilterError(f"unknown service {service!r}; known: {', '.join(SERVICES)}")
+    spec = SERVICES[service]
+    if isinstance(hosts, str):
+        hosts = [hosts]
+    endpoints = []
+    for host in hosts:
+        port = _vars(host, hostvars).get(spec.port_var, spec.port)
+        endpoints.append(f"{lab_address(host, hostvars, service)}:{port}")
+    return endpoints
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "lab_address": lab_address,
+            "lab_addresses": lab_addresses,
+            "lab_endpoints": lab_endpoints,
+        }

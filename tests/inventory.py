@@ -1,0 +1,90 @@
+"""Where the services of the tested hosts are: read from the Ansible inventory, the one place
+that says it (Molecule's inventory of the scenario, else $LAB_INVENTORY, else the local test
+host's inventories/local)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+LOCAL_INVENTORY = PROJECT / "inventories" / "local"
+
+
+def source() -> str:
+    """The inventory: Molecule's directory (generated hosts plus linked files), or a path."""
+    molecule = os.environ.get("MOLECULE_INVENTORY_FILE")
+    if molecule:
+        return str(Path(molecule).parent)
+    path = Path(os.environ.get("LAB_INVENTORY", LOCAL_INVENTORY))
+    return str(path if path.is_absolute() or path.exists() else PROJECT / path)
+
+
+def tool(name: str) -> str:
+    """An Ansible command of the control node's environment (beside this Python first)."""
+    beside = Path(sys.executable).with_name(name)
+    found = str(beside) if beside.exists() else shutil.which(name)
+    assert found, f"{name} is not installed on the control node"
+    return found
+
+
+@functools.cache
+def _listing() -> dict:
+    result = subprocess.run(
+        [tool("ansible-inventory"), "-i", source(), "--list"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def hosts(group: str) -> list[str]:
+    """Hosts of a group, children included, in inventory order."""
+    listing = _listing()
+    found: list[str] = []
+    pending = [group]
+    while pending:
+        entry = listing.get(pending.pop(0), {})
+        found += [h for h in entry.get("hosts", []) if h not in found]
+        pending += entry.get("children", [])
+    return found
+
+
+def hostvar(host: str, name: str, default=None):
+    return _listing().get("_meta", {}).get("hostvars", {}).get(host, {}).get(name, default)
+
+
+def address(host: str) -> str:
+    return hostvar(host, "ansible_host", host)
+
+
+def addresses(group: str) -> list[str]:
+    return [address(h) for h in hosts(group)]
+
+
+def first(group: str) -> str:
+    """Address of the group's first host (where a single service of the group runs)."""
+    return addresses(group)[0]
+
+
+def kafka_bootstrap() -> str:
+    return ",".join(f"{a}:{hostvar(h, 'kafka_port', 9092)}" for h, a in _pairs("kafka"))
+
+
+def _pairs(group: str) -> list[tuple[str, str]]:
+    return [(h, address(h)) for h in hosts(group)]
+
+
+def testinfra_host(name: str):
+    """A testinfra host of the inventory, to run commands on a host other than the test's."""
+    import testinfra  # noqa: PLC0415 (only the verifiers have it)
+
+    return testinfra.get_host(f"ansible://{name}", ansible_inventory=source())
