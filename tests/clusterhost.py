@@ -14,7 +14,6 @@ from kafka import KafkaProducer
 from tests import inventory
 from tests.labhost import eventually
 from tests.pipelinehost import TOPIC, cassandra_session, catalogue, counted, hdfs, topic_size
-from tools.testhost import machine
 
 # Ratings per second of the replays, and the longest a replay may run.
 RATE = 20
@@ -118,14 +117,6 @@ def everything_counted_once(replay: Replay) -> None:
                 )
             }
             assert rows == expected, f"user {user}: {len(rows)} rows, {len(expected)} acknowledged"
-
-
-def power_off(name: str) -> None:
-    machine.poweroff(name)
-
-
-def boot(name: str) -> None:
-    machine.boot(machine.load(name))
 
 
 # Cluster health, as the roles' restart waits check it.

@@ -5,6 +5,7 @@ host's inventories/local)."""
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import os
 import shutil
@@ -58,16 +59,26 @@ def hosts(group: str) -> list[str]:
     return found
 
 
-def hostvar(host: str, name: str, default=None):
-    return _listing().get("_meta", {}).get("hostvars", {}).get(host, {}).get(name, default)
+@functools.cache
+def _filters():
+    """The playbooks' address filters: the tests find the services where the roles put them."""
+    path = PROJECT / "playbooks" / "filter_plugins" / "lab_addresses.py"
+    spec = importlib.util.spec_from_file_location("lab_addresses", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _hostvars() -> dict:
+    return _listing().get("_meta", {}).get("hostvars", {})
 
 
 def address(host: str) -> str:
-    return hostvar(host, "ansible_host", host)
+    return _filters().lab_address(host, _hostvars())
 
 
-def addresses(group: str) -> list[str]:
-    return [address(h) for h in hosts(group)]
+def addresses(group: str, service: str | None = None) -> list[str]:
+    return _filters().lab_addresses(hosts(group), _hostvars(), service)
 
 
 def first(group: str) -> str:
@@ -76,11 +87,7 @@ def first(group: str) -> str:
 
 
 def kafka_bootstrap() -> str:
-    return ",".join(f"{a}:{hostvar(h, 'kafka_port', 9092)}" for h, a in _pairs("kafka"))
-
-
-def _pairs(group: str) -> list[tuple[str, str]]:
-    return [(h, address(h)) for h in hosts(group)]
+    return ",".join(_filters().lab_endpoints(hosts("kafka"), _hostvars(), "kafka"))
 
 
 def testinfra_host(name: str):

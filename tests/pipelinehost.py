@@ -33,7 +33,9 @@ def stream_running(host) -> bool:
 @contextmanager
 def cassandra_session():
     """A session on keyspace reco with the jobs' login."""
-    cluster = Cluster(inventory.addresses("cassandra"), auth_provider=LOGIN, connect_timeout=10)
+    cluster = Cluster(
+        inventory.addresses("cassandra", "cassandra"), auth_provider=LOGIN, connect_timeout=10
+    )
     try:
         yield cluster.connect("reco")
     finally:

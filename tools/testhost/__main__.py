@@ -42,10 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             machine.poweroff(args.name)
             print(f"testhost: {args.name} powered off")
         elif args.command == "boot":
-            inst = machine.load(args.name)
-            if inst is None:
-                return _fail(f"no test host named {args.name}")
-            machine.boot(inst)
+            machine.boot_again(args.name)
         elif args.command == "destroy":
             existed = machine.destroy(args.name)
             print(f"testhost: {args.name} {'destroyed' if existed else 'was not there'}")

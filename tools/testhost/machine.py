@@ -264,6 +264,14 @@ def boot(inst: Instance) -> Instance:
     return inst
 
 
+def boot_again(name: str) -> Instance:
+    """Boot a powered-off host by its name."""
+    inst = load(name)
+    if inst is None:
+        raise TestHostError(f"no test host named {name}")
+    return boot(inst)
+
+
 def running(name: str) -> bool:
     inst = load(name)
     return bool(inst and _alive(inst.pid))

@@ -23,11 +23,9 @@ from tests.clusterhost import (
     RATE,
     SETTLE_SECONDS,
     Replay,
-    boot,
     everything_counted_once,
     healed,
     movies,
-    power_off,
 )
 from tests.labhost import eventually
 from tests.pipelinehost import stream_running
@@ -91,11 +89,11 @@ def test_a_worker_node_powered_off_mid_stream_loses_nothing(host):
     with Replay(movies(host)) as replay:
         time.sleep(20)
         start = time.monotonic()
-        power_off(victim)
+        machine.poweroff(victim)
         # A user of this replay: rated before the outage, so the page has a top-N to serve.
         latencies, failures = page_latencies(replay.users[0], OUTAGE_SECONDS)
         figures["outage_seconds"] = round(time.monotonic() - start, 1)
-        boot(victim)
+        machine.boot_again(victim)
         figures["boot_seconds"] = round(time.monotonic() - start - figures["outage_seconds"], 1)
         time.sleep(20)
     assert latencies, "the page answered nothing during the outage"
@@ -126,4 +124,4 @@ def _every_host_back_on():
     yield
     for name in inventory.hosts("all"):
         if not machine.running(name):
-            boot(name)
+            machine.boot_again(name)
