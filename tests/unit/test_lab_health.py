@@ -280,3 +280,10 @@ def test_cli_runs_as_a_script(http_dir):
     assert (ok.returncode, ok.stdout) == (0, "Jupyter server 2.14.2\n")
     down = run_cli("jupyter", closed_port())
     assert down.returncode == 1 and "jupyter at 127.0.0.1:" in down.stderr
+
+
+def test_the_daemon_role_offers_every_kind():
+    yaml = pytest.importorskip("yaml")
+    specs = Path("roles/daemon/meta/argument_specs.yml").read_text(encoding="utf-8")
+    option = yaml.safe_load(specs)["argument_specs"]["main"]["options"]["daemon_health_check"]
+    assert option["choices"] == ["", *lab_health.CHECKS]
