@@ -1,4 +1,4 @@
-"""What the Molecule verifiers share: waiting for a daemon, restarting or killing it.
+"""What the Molecule verifiers share: a daemon's health, waiting for it, restarting or killing it.
 
 The tests reach the services at the addresses of the scenario's inventory (tests/inventory.py):
 loopback for the single hosts, which share the control node's network, the hosts' own
@@ -29,6 +29,12 @@ def eventually(check: Callable[[], object], what: str, timeout: float = RECOVERY
             last = exc
         time.sleep(2)
     pytest.fail(f"{what}: not within {timeout:.0f}s (last: {last!r})")
+
+
+def healthy(host, kind: str, address: str) -> bool:
+    """The daemon's lab-health check, run on the host: what the roles' waits and the status
+    page call healthy."""
+    return host.run(f"/usr/local/bin/lab-health {kind} {address}").rc == 0
 
 
 def main_pid(host, unit: str) -> str:

@@ -8,13 +8,10 @@ from cassandra.cluster import Cluster
 from kafka import KafkaConsumer, TopicPartition
 
 from tests import inventory
+from tests.labhost import healthy
 
 TOPIC = "movielens_ratings"
 LOGIN = PlainTextAuthProvider(username="movielens", password="lab-movielens-secret")
-
-
-def stream_ui() -> str:
-    return f"http://{inventory.first('movielens')}:4050/StreamingQuery/"
 
 
 def hdfs(host, command: str):
@@ -25,9 +22,8 @@ def hdfs(host, command: str):
 
 
 def stream_running(host) -> bool:
-    return (
-        host.run(f"curl -fsS -m 10 {stream_ui()} | grep -q 'Active Streaming Queries (1)'").rc == 0
-    )
+    """The stream's lab-health check: its driver's UI lists the query as active."""
+    return healthy(host, "stream", f"{inventory.first('movielens')}:4050")
 
 
 @contextmanager

@@ -179,21 +179,35 @@ def test_api_user_is_json_with_both_lists(page):
     assert data["rated"][0]["rating"] == 4.0
 
 
-def test_service_checks_against_real_sockets(http_dir):
+def test_service_health_is_the_lab_health_check(http_dir):
     root, url = http_dir
-    (root / "page").write_text("Active Streaming Queries (1)")
-    ok = status.check_service(config.Service("ui", url + "/page", "Queries (1)"), None, SETTINGS)
-    assert ok.healthy
-    missing = status.check_service(config.Service("ui", url + "/page", "(2)"), None, SETTINGS)
-    assert not missing.healthy and "without '(2)'" in missing.detail
+    address = url.removeprefix("http://")
+    (root / "StreamingQuery").mkdir()
+    (root / "StreamingQuery" / "index.html").write_text("Active Streaming Queries (1)")
+    stream = config.Service("Streaming job", "stream", address, "http://ui")
+    assert status.check_service(stream, None, SETTINGS) == status.Health(
+        "Streaming job", True, "one active streaming query", "http://ui"
+    )
+    (root / "StreamingQuery" / "index.html").write_text("Active Streaming Queries (0)")
+    assert not status.check_service(stream, None, SETTINGS).healthy
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
-        port = free.getsockname()[1]
-    down = status.check_service(config.Service("zk", f"tcp://127.0.0.1:{port}"), None, SETTINGS)
+        closed = f"127.0.0.1:{free.getsockname()[1]}"
+    down = status.check_service(config.Service("ZooKeeper", "zookeeper", closed), None, SETTINGS)
     assert not down.healthy and "refused" in down.detail.lower()
-    host, port = url.removeprefix("http://").split(":")
-    up = status.check_service(config.Service("tcp", f"tcp://{host}:{port}"), None, SETTINGS)
-    assert up.healthy
+
+
+def test_cassandra_health_also_needs_the_page_session(monkeypatch):
+    monkeypatch.setattr(status.lab_health, "check", lambda kind, address: (True, "answers CQL"))
+    cassandra = config.Service("Cassandra", "cassandra", "127.0.0.1:9042")
+    assert status.check_service(cassandra, None, SETTINGS).detail == "no Cassandra session"
+
+    class Pinging:
+        def ping(self):
+            return "keyspace reco answers"
+
+    healthy = status.check_service(cassandra, Pinging(), SETTINGS)
+    assert healthy.healthy and healthy.detail == "keyspace reco answers"
 
 
 def test_status_renders_every_part():

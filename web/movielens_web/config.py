@@ -9,13 +9,11 @@ by the ``movielens_web`` role) holds::
      "kafka": {"bootstrap": "10.0.0.6:9092", "topic": "movielens_ratings"},
      "stream": {"name": "movielens"},
      "webhdfs": "http://10.0.0.7:9870", "hdfs_dirs": ["/input", ...], "models": "/models",
-     "services": [{"name": "HDFS NameNode", "check": "http://10.0.0.7:9870/...",
-                   "expect": "...", "link": "http://namenode.example.org:9870"}, ...]}
+     "services": [{"name": "HDFS NameNode", "kind": "namenode", "address": "10.0.0.7:9870",
+                   "link": "http://namenode.example.org:9870"}, ...]}
 
-A service's ``check`` is ``http(s)://...`` (answers 200, its body holding ``expect`` if
-given), ``tcp://host:port`` (accepts a connection), ``zk://host:port`` (answers ``imok`` to
-``ruok``), ``kafka://host:port,...`` (lists the ratings topic) or ``cql://`` (the page's own
-Cassandra session answers).
+A service's ``kind`` and ``address`` (host:port) say which ``lab_health`` check tells whether it
+is healthy (the same check as the restart waits of the roles and ``lab-health``).
 """
 
 from __future__ import annotations
@@ -36,8 +34,8 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Service:
     name: str
-    check: str
-    expect: str = ""
+    kind: str
+    address: str
     link: str = ""
 
 
@@ -74,11 +72,11 @@ def _get(obj: dict, path: str, default=None):
 def from_dict(raw: dict, password: str = "") -> Settings:
     try:
         services = tuple(
-            Service(s["name"], s["check"], s.get("expect", ""), s.get("link", ""))
+            Service(s["name"], s["kind"], s["address"], s.get("link", ""))
             for s in raw.get("services", [])
         )
     except (KeyError, TypeError) as exc:
-        raise SettingsError(f"every service needs a name and a check: {exc}") from exc
+        raise SettingsError(f"every service needs a name, a kind and an address: {exc}") from exc
     return Settings(
         cassandra_hosts=tuple(_get(raw, "cassandra.hosts")),
         kafka_bootstrap=_get(raw, "kafka.bootstrap"),

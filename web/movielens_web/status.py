@@ -3,7 +3,9 @@
 Used by the status panel of the page and by ``movielens-status``. Every part is read on its
 own and a failing part says why, so one service down never hides the state of the others.
 
-- Services: each check of the settings (see ``movielens_web.config``), in parallel.
+- Services: the ``lab_health`` check of each service of the settings (see
+  ``movielens_web.config``), in parallel; for Kafka also the ratings topic, for Cassandra the
+  page's own session.
 - HDFS: the NameNode's ``FSNamesystemState`` bean (capacity, live DataNodes, safe mode) and
   WebHDFS ``GETCONTENTSUMMARY`` of each pipeline folder.
 - Consumer lag: the streaming job keeps its Kafka offsets in its checkpoint, not in a
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+import lab_health
 from movielens_web.config import Service, Settings
 from movielens_web.data import Reader, StreamState, TopN, Unavailable
 
@@ -73,38 +75,23 @@ def http_get(url: str, timeout: float = TIMEOUT) -> bytes:
         return response.read()
 
 
-def _host_port(target: str) -> tuple[str, int]:
-    host, _, port = target.rpartition(":")
-    return host.strip("[]"), int(port)
+def check_service(service: Service, reader: Reader | None, settings: Settings) -> Health:
+    """The service's lab-health check; for Kafka and Cassandra also what the page relies on
+    (the ratings topic, its own Cassandra session)."""
+    healthy, detail = lab_health.check(service.kind, service.address)
+    more = PAGE_CHECKS.get(service.kind)
+    if healthy and more is not None:
+        try:
+            healthy, detail = more(reader, settings)
+        except Unavailable as exc:
+            healthy, detail = False, str(exc)
+    return Health(service.name, healthy, detail, service.link)
 
 
-def check_service(service: Service, reader: Reader | None, settings: Settings) -> Health:  # noqa: PLR0911
-    scheme, _, target = service.check.partition("://")
-    try:
-        if scheme in ("http", "https"):
-            body = http_get(service.check).decode("utf-8", "replace")
-            if service.expect and service.expect not in body:
-                return Health(service.name, False, f"answers, without '{service.expect}'")
-            return Health(service.name, True, "answers", service.link)
-        if scheme == "tcp":
-            with socket.create_connection(_host_port(target), timeout=TIMEOUT):
-                return Health(service.name, True, "accepts connections", service.link)
-        if scheme == "zk":
-            with socket.create_connection(_host_port(target), timeout=TIMEOUT) as sock:
-                sock.sendall(b"ruok")
-                answer = sock.recv(16)
-            return Health(service.name, answer == b"imok", f"ruok: {answer.decode() or 'none'}")
-        if scheme == "kafka":
-            return _check_kafka(service, target or settings.kafka_bootstrap, settings.topic)
-        if scheme == "cql":
-            if reader is None:
-                return Health(service.name, False, "no Cassandra session")
-            return Health(service.name, True, reader.ping(), service.link)
-    except Unavailable as exc:
-        return Health(service.name, False, str(exc), service.link)
-    except (OSError, ValueError) as exc:
-        return Health(service.name, False, _why(exc), service.link)
-    return Health(service.name, False, f"unknown check {service.check!r}", service.link)
+def _session_answers(reader: Reader | None, _settings: Settings) -> tuple[bool, str]:
+    if reader is None:
+        return False, "no Cassandra session"
+    return True, reader.ping()
 
 
 def _consumer(bootstrap: str):
@@ -115,20 +102,25 @@ def _consumer(bootstrap: str):
     )
 
 
-def _check_kafka(service: Service, bootstrap: str, topic: str) -> Health:
+def _topic_exists(_reader: Reader | None, settings: Settings) -> tuple[bool, str]:
     from kafka.errors import KafkaError  # noqa: PLC0415
 
+    bootstrap, topic = settings.kafka_bootstrap, settings.topic
     try:
         consumer = _consumer(bootstrap)
     except KafkaError as exc:
-        return Health(service.name, False, f"no broker answers at {bootstrap}: {exc}")
+        return False, f"no broker answers at {bootstrap}: {exc}"
     try:
         topics = consumer.topics()
     finally:
         consumer.close()
     if topic not in topics:
-        return Health(service.name, False, f"answers, but topic {topic} does not exist")
-    return Health(service.name, True, f"{len(topics)} topics, {topic} among them", service.link)
+        return False, f"answers, but topic {topic} does not exist"
+    return True, f"{len(topics)} topics, {topic} among them"
+
+
+# What the page checks beyond a service's health.
+PAGE_CHECKS = {"kafka": _topic_exists, "cassandra": _session_answers}
 
 
 def _why(exc: Exception) -> str:

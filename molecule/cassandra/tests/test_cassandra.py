@@ -8,6 +8,8 @@ from cassandra import AuthenticationFailed
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster, NoHostAvailable
 
+from tests.labhost import healthy
+
 HOST = "127.0.0.1"
 PORT = 9042
 # The scenario's inventory (molecule.yml) sets this password; the role's default name is admin.
@@ -110,19 +112,16 @@ def main_pid(host) -> str:
 
 
 def wait_healthy(host, before: str) -> float:
-    """Seconds until a new JVM shows UN in nodetool and answers CQL with the superuser."""
+    """Seconds until a new JVM is healthy (lab-health) and answers a query of the superuser."""
     start = time.monotonic()
     while time.monotonic() - start < START_TIMEOUT:
         pid = main_pid(host)
-        if pid not in (before, "0"):
-            with host.sudo():
-                status = host.run("nodetool status")
-            if status.rc == 0 and f"UN  {HOST}" in status.stdout:
-                try:
-                    query("SELECT release_version FROM system.local")
-                    return time.monotonic() - start
-                except NoHostAvailable:
-                    pass
+        if pid not in (before, "0") and healthy(host, "cassandra", f"{HOST}:{PORT}"):
+            try:
+                query("SELECT release_version FROM system.local")
+                return time.monotonic() - start
+            except NoHostAvailable:
+                pass
         time.sleep(3)
     pytest.fail(f"cassandra not healthy again within {START_TIMEOUT}s")
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.labhost import interrupt
+from tests.labhost import healthy, interrupt
 
 ENV = ". /etc/profile.d/hadoop.sh && . /etc/profile.d/spark.sh && "
 JOB = """
@@ -62,14 +62,15 @@ def test_jobs_jars_are_installed(host):
     assert any(j.startswith("spark-cassandra-connector_2.12-3.5.1") for j in jars)
 
 
+# Each unit's lab-health check (kind, address): the worker's is its registration with the master.
 CHECKS = {
-    "spark-master": "curl -fsS http://127.0.0.1:8080/json/ | grep -q ALIVE",
-    "spark-worker": "curl -fsS http://127.0.0.1:8080/json/ | grep -q '\"aliveworkers\" : 1'",
-    "spark-history": "curl -fsS http://127.0.0.1:18080/api/v1/applications >/dev/null",
+    "spark-master": ("spark-master", "127.0.0.1:8080"),
+    "spark-worker": ("spark-worker", "127.0.0.1:8081"),
+    "spark-history": ("spark-history", "127.0.0.1:18080"),
 }
 
 
 @pytest.mark.parametrize("unit", sorted(CHECKS))
 @pytest.mark.parametrize("how", ["restart", "sigkill"])
 def test_comes_back(host, unit, how):
-    interrupt(host, unit, how, lambda: host.run(CHECKS[unit]).rc == 0)
+    interrupt(host, unit, how, lambda: healthy(host, *CHECKS[unit]))

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from tests.labhost import eventually, healthy
+
 TOKEN = "molecule-jupyter-token-0123"
 BASE = "http://127.0.0.1:8888"
 
@@ -67,9 +69,5 @@ def test_comes_back(host, signal):
             assert host.run("systemctl restart jupyter").rc == 0
         else:
             assert host.run("systemctl kill -s SIGKILL jupyter").rc == 0
-        ok = host.run(
-            "for i in $(seq 60); do curl -fsS http://127.0.0.1:8888/api >/dev/null && exit 0; "
-            "sleep 1; done; exit 1"
-        )
-    assert ok.rc == 0
+    eventually(lambda: healthy(host, "jupyter", "127.0.0.1:8888"), "jupyter healthy again", 60)
     assert main_pid() not in (before, "0")

@@ -13,7 +13,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from tests.labhost import eventually, interrupt, main_pid
+from tests.labhost import eventually, healthy, interrupt, main_pid
 
 ZOOKEEPER = ("127.0.0.1", 2181)
 BOOTSTRAP = "127.0.0.1:9092"
@@ -21,7 +21,6 @@ ZKCLI = (
     "env ZOOCFGDIR=/etc/zookeeper CLIENT_JVMFLAGS=-Dzookeeper.console.threshold=WARN "
     "/opt/zookeeper/bin/zkCli.sh -server 127.0.0.1:2181"
 )
-API_VERSIONS = f"/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server {BOOTSTRAP}"
 
 
 def four_letter_word(word: str) -> str:
@@ -90,6 +89,11 @@ def consume_all(topic: str, expected: int, timeout: float = 60) -> list[str]:
 
 
 # ZooKeeper
+
+
+def test_zookeeper_and_broker_are_healthy(host):
+    assert healthy(host, "zookeeper", "127.0.0.1:2181")
+    assert healthy(host, "kafka", BOOTSTRAP)
 
 
 def test_zookeeper_four_letter_words():
@@ -173,7 +177,7 @@ def test_zookeeper_recovers(host, how):
     data = f"kept-{uuid.uuid4().hex}"
     assert zkcli(host, f"create {name} {data}").rc == 0
 
-    interrupt(host, "zookeeper", how, lambda: "Mode: standalone" in four_letter_word("srvr"))
+    interrupt(host, "zookeeper", how, lambda: healthy(host, "zookeeper", "127.0.0.1:2181"))
 
     assert data in zkcli(host, f"get {name}").stdout.splitlines()
     assert zkcli(host, f"delete {name}").rc == 0
@@ -189,7 +193,7 @@ def test_kafka_recovers(host, how):
     topic = create_topic()
     kept = produce(topic, 100)
 
-    interrupt(host, "kafka", how, lambda: host.run(API_VERSIONS).rc == 0)
+    interrupt(host, "kafka", how, lambda: healthy(host, "kafka", BOOTSTRAP))
 
     # Everything written before is still there, exactly once.
     received = eventually(lambda: consume_all(topic, 100, timeout=20), "reading the old topic")

@@ -1,0 +1,291 @@
+#!/usr/bin/python3
+"""Whether one daemon of the lab is healthy: the one definition the restart waits, the status
+page and the tests share.
+
+    lab-health KIND HOST:PORT
+
+exits 0 and prints what it saw when the daemon at HOST:PORT is healthy, else exits 1 and
+prints why not. KIND is one of the keys of CHECKS. Each check asks the daemon itself, on its
+own protocol, with a short timeout (HTTP for the web UIs and REST APIs, the four-letter word
+`srvr` for ZooKeeper, an ApiVersions request for Kafka, a CQL OPTIONS frame for Cassandra).
+
+Only the standard library: it runs on every host with the system's Python.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+TIMEOUT = 5.0
+Result = tuple[bool, str]
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """("host", port) of "host:port" (an IPv6 host in brackets)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"not HOST:PORT: {address!r}")
+    return host.strip("[]"), int(port)
+
+
+# HTTP: the daemon's own answer, never a proxy's (the hosts may have http_proxy set).
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http_text(address: str, path: str) -> str:
+    host, port = split_address(address)
+    with _OPENER.open(f"http://{host}:{port}{path}", timeout=TIMEOUT) as response:
+        return response.read().decode("utf-8", "replace")
+
+
+def http_json(address: str, path: str) -> Any:
+    return json.loads(http_text(address, path))
+
+
+def jmx_bean(address: str, name: str) -> dict | None:
+    """The JMX bean of that name from a Hadoop daemon's /jmx servlet, or None."""
+    beans = http_json(address, f"/jmx?qry={name}").get("beans") or []
+    return beans[0] if beans else None
+
+
+# Hadoop
+
+
+def namenode(address: str) -> Result:
+    bean = jmx_bean(address, "Hadoop:service=NameNode,name=NameNodeStatus")
+    if bean is None:
+        return False, "no NameNodeStatus bean"
+    state = bean.get("State")
+    return state == "active", f"NameNode state {state}"
+
+
+def datanode(address: str) -> Result:
+    bean = jmx_bean(address, "Hadoop:service=DataNode,name=DataNodeInfo")
+    if bean is None:
+        return False, "no DataNodeInfo bean"
+    return True, f"DataNode {bean.get('Version', '')}".strip()
+
+
+def resourcemanager(address: str) -> Result:
+    state = http_json(address, "/ws/v1/cluster/info")["clusterInfo"].get("state")
+    return state == "STARTED", f"ResourceManager state {state}"
+
+
+def nodemanager(address: str) -> Result:
+    info = http_json(address, "/ws/v1/node/info")["nodeInfo"]
+    if info.get("nodeHealthy") is True:
+        return True, "NodeManager healthy"
+    return False, f"NodeManager unhealthy: {info.get('healthReport') or 'no health report'}"
+
+
+# Spark
+
+
+def spark_master(address: str) -> Result:
+    state = http_json(address, "/json/")
+    status = state.get("status")
+    return status == "ALIVE", f"master {status}, {state.get('aliveworkers', 0)} alive workers"
+
+
+def spark_worker(address: str) -> Result:
+    state = http_json(address, "/json/")
+    if not state.get("masterurl"):
+        return False, f"worker {state.get('id', '?')} not registered with a master"
+    return True, f"worker {state.get('id')} registered with {state['masterurl']}"
+
+
+def spark_history(address: str) -> Result:
+    version = http_json(address, "/api/v1/version").get("spark")
+    return bool(version), f"history server of Spark {version}"
+
+
+def streaming_query(address: str) -> Result:
+    """The streaming job's driver UI lists its query as active (the UI answers before)."""
+    page = http_text(address, "/StreamingQuery/")
+    if "Active Streaming Queries (1)" in page:
+        return True, "one active streaming query"
+    return False, "the driver's UI answers, but no streaming query is active"
+
+
+# JupyterLab and the page
+
+
+def jupyter(address: str) -> Result:
+    version = http_json(address, "/api").get("version")
+    return bool(version), f"Jupyter server {version}"
+
+
+def page(address: str) -> Result:
+    answer = http_text(address, "/health").strip()
+    return answer == "ok", f"/health: {answer[:80] or 'empty'}"
+
+
+# ZooKeeper: `srvr` (whitelisted by the zookeeper role) reports a Mode once the server serves.
+
+
+def read_all(sock: socket.socket) -> bytes:
+    chunks = []
+    while chunk := sock.recv(4096):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def zookeeper(address: str) -> Result:
+    with socket.create_connection(split_address(address), timeout=TIMEOUT) as sock:
+        sock.sendall(b"srvr")
+        answer = read_all(sock).decode("utf-8", "replace")
+    for line in answer.splitlines():
+        if line.startswith("Mode: "):
+            return True, line
+    return False, f"srvr: no Mode line in {answer.strip()[:120]!r}"
+
+
+# Binary protocols: one request, one length-prefixed answer.
+
+
+def recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ValueError(f"connection closed after {len(data)} of {size} bytes")
+        data += chunk
+    return data
+
+
+# Kafka: ApiVersions (key 18) version 0, request header v1 (key, version, correlation id,
+# client id); the answer is a size, the correlation id, an error code and the list of APIs.
+KAFKA_API_VERSIONS = 18
+KAFKA_CLIENT_ID = b"lab-health"
+KAFKA_CORRELATION_ID = 1
+
+
+def kafka_api_versions_request() -> bytes:
+    header = struct.pack(">hhih", KAFKA_API_VERSIONS, 0, KAFKA_CORRELATION_ID, len(KAFKA_CLIENT_ID))
+    message = header + KAFKA_CLIENT_ID
+    return struct.pack(">i", len(message)) + message
+
+
+def kafka(address: str) -> Result:
+    with socket.create_connection(split_address(address), timeout=TIMEOUT) as sock:
+        sock.sendall(kafka_api_versions_request())
+        (size,) = struct.unpack(">i", recv_exactly(sock, 4))
+        if not 10 <= size <= 1 << 20:
+            raise ValueError(f"not a Kafka ApiVersions answer (size {size})")
+        body = recv_exactly(sock, size)
+    correlation_id, error_code, api_count = struct.unpack(">ihi", body[:10])
+    if correlation_id != KAFKA_CORRELATION_ID:
+        return False, f"answer to another request (correlation id {correlation_id})"
+    if error_code != 0:
+        return False, f"ApiVersions error code {error_code}"
+    return True, f"broker answers ApiVersions ({api_count} APIs)"
+
+
+# Cassandra: a CQL native protocol v4 OPTIONS frame (9-byte header: version, flags, stream,
+# opcode, body length), answered by SUPPORTED with the server's options.
+CQL_VERSION = 0x04
+CQL_RESPONSE = 0x80
+CQL_ERROR, CQL_OPTIONS, CQL_SUPPORTED = 0x00, 0x05, 0x06
+
+
+def cql_options_frame() -> bytes:
+    return struct.pack(">BBhBi", CQL_VERSION, 0, 0, CQL_OPTIONS, 0)
+
+
+def cql_string(body: bytes, at: int) -> tuple[str, int]:
+    (length,) = struct.unpack_from(">H", body, at)
+    end = at + 2 + length
+    return body[at + 2 : end].decode("utf-8", "replace"), end
+
+
+def cql_supported(body: bytes) -> dict[str, list[str]]:
+    """The [string multimap] of a SUPPORTED body."""
+    (count,) = struct.unpack_from(">H", body, 0)
+    options, at = {}, 2
+    for _ in range(count):
+        key, at = cql_string(body, at)
+        (values,) = struct.unpack_from(">H", body, at)
+        at += 2
+        options[key] = []
+        for _ in range(values):
+            value, at = cql_string(body, at)
+            options[key].append(value)
+    return options
+
+
+def cassandra(address: str) -> Result:
+    with socket.create_connection(split_address(address), timeout=TIMEOUT) as sock:
+        sock.sendall(cql_options_frame())
+        version, _flags, _stream, opcode, length = struct.unpack(">BBhBi", recv_exactly(sock, 9))
+        body = recv_exactly(sock, length) if 0 <= length <= 1 << 20 else b""
+    if version != CQL_RESPONSE | CQL_VERSION:
+        return False, f"not a CQL v4 answer (version byte {version:#04x})"
+    if opcode == CQL_ERROR:
+        message, _ = cql_string(body, 4)
+        return False, f"CQL error: {message}"
+    if opcode != CQL_SUPPORTED:
+        return False, f"answered OPTIONS with opcode {opcode:#04x}, not SUPPORTED"
+    cql_versions = cql_supported(body).get("CQL_VERSION", [])
+    return True, f"answers CQL (versions {', '.join(cql_versions) or 'unknown'})"
+
+
+CHECKS: dict[str, Callable[[str], Result]] = {
+    "namenode": namenode,
+    "datanode": datanode,
+    "resourcemanager": resourcemanager,
+    "nodemanager": nodemanager,
+    "spark-master": spark_master,
+    "spark-worker": spark_worker,
+    "spark-history": spark_history,
+    "zookeeper": zookeeper,
+    "kafka": kafka,
+    "cassandra": cassandra,
+    "jupyter": jupyter,
+    "page": page,
+    "stream": streaming_query,
+}
+
+
+def reason(exc: Exception) -> str:
+    """What went wrong, in words (a refused connection, a timeout, an HTTP status, bad data)."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code} {exc.reason}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"the answer is not JSON ({exc.msg})"
+    if isinstance(exc, KeyError | AttributeError):
+        return f"the answer lacks the expected fields ({exc})"
+    return str(getattr(exc, "reason", None) or exc) or type(exc).__name__
+
+
+def check(kind: str, address: str) -> Result:
+    """(healthy, detail) of the daemon of that kind at host:port; never raises for a daemon
+    that is down or answers wrongly."""
+    if kind not in CHECKS:
+        return False, f"unknown kind {kind!r} (one of {', '.join(CHECKS)})"
+    try:
+        return CHECKS[kind](address)
+    except (OSError, ValueError, KeyError, AttributeError, struct.error) as exc:
+        return False, f"{kind} at {address}: {reason(exc)}"
+
+
+USAGE = f"usage: lab-health KIND HOST:PORT  (KIND: {', '.join(CHECKS)})"
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[0] not in CHECKS:
+        print(USAGE, file=sys.stderr)
+        return 2
+    healthy, detail = check(*argv)
+    print(detail, file=sys.stdout if healthy else sys.stderr)
+    return 0 if healthy else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,289 @@
+"""lab-health against real servers on loopback: HTTP serving the daemons' documented JSON, and
+TCP servers speaking ZooKeeper's four-letter words, Kafka's ApiVersions and CQL's OPTIONS."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import lab_health
+
+MODULE = Path(lab_health.__file__)
+
+
+def closed_port() -> str:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{free.getsockname()[1]}"
+
+
+@pytest.fixture
+def tcp_server() -> Iterator[Callable[[Callable[[bytes], bytes]], str]]:
+    """Start a server that reads one request, answers answer(request) and closes; yields a
+    function that starts one and returns its address. Requests land in .requests."""
+    servers: list[socket.socket] = []
+
+    def start(answer: Callable[[bytes], bytes]) -> str:
+        server = socket.create_server(("127.0.0.1", 0))
+        servers.append(server)
+
+        def serve() -> None:
+            while True:
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return
+                with conn:
+                    request = conn.recv(4096)
+                    start.requests.append(request)
+                    conn.sendall(answer(request))
+
+        threading.Thread(target=serve, daemon=True).start()
+        return f"127.0.0.1:{server.getsockname()[1]}"
+
+    start.requests = []
+    yield start
+    for server in servers:
+        server.close()
+
+
+# HTTP daemons: (kind, path served, a healthy answer, an unhealthy one, the reason expected)
+HTTP_CASES = [
+    (
+        "namenode",
+        "jmx",
+        {"beans": [{"name": "Hadoop:service=NameNode,name=NameNodeStatus", "State": "active"}]},
+        {"beans": [{"name": "Hadoop:service=NameNode,name=NameNodeStatus", "State": "standby"}]},
+        "NameNode state standby",
+    ),
+    (
+        "datanode",
+        "jmx",
+        {"beans": [{"name": "Hadoop:service=DataNode,name=DataNodeInfo", "Version": "3.3.6"}]},
+        {"beans": []},
+        "no DataNodeInfo bean",
+    ),
+    (
+        "resourcemanager",
+        "ws/v1/cluster/info",
+        {"clusterInfo": {"id": 1, "state": "STARTED", "haState": "ACTIVE"}},
+        {"clusterInfo": {"id": 1, "state": "INITED"}},
+        "ResourceManager state INITED",
+    ),
+    (
+        "nodemanager",
+        "ws/v1/node/info",
+        {"nodeInfo": {"nodeHealthy": True, "healthReport": ""}},
+        {"nodeInfo": {"nodeHealthy": False, "healthReport": "1/1 local-dirs are bad"}},
+        "unhealthy: 1/1 local-dirs are bad",
+    ),
+    (
+        "spark-master",
+        "json/index.html",
+        {"url": "spark://h:7077", "aliveworkers": 1, "status": "ALIVE"},
+        {"url": "spark://h:7077", "aliveworkers": 0, "status": "RECOVERING"},
+        "master RECOVERING",
+    ),
+    (
+        "spark-worker",
+        "json/index.html",
+        {"id": "worker-1", "masterurl": "spark://h:7077", "cores": 2},
+        {"id": "worker-1", "masterurl": "", "cores": 2},
+        "not registered with a master",
+    ),
+    ("spark-history", "api/v1/version", {"spark": "3.5.1"}, {}, "Spark None"),
+    ("jupyter", "api", {"version": "2.14.2"}, {"detail": "x"}, "Jupyter server None"),
+]
+
+
+def serve(root: Path, path: str, body: object) -> None:
+    target = root / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(body if isinstance(body, str) else json.dumps(body))
+
+
+def address_of(url: str) -> str:
+    return url.removeprefix("http://")
+
+
+@pytest.mark.parametrize("case", HTTP_CASES, ids=[case[0] for case in HTTP_CASES])
+def test_http_daemon_healthy_or_says_why(http_dir, case):
+    kind, path, good, bad, why = case
+    root, url = http_dir
+    serve(root, path, good)
+    healthy, detail = lab_health.check(kind, address_of(url))
+    assert healthy, detail
+    serve(root, path, bad)
+    healthy, detail = lab_health.check(kind, address_of(url))
+    assert not healthy and why in detail
+
+
+def test_page_and_streaming_query(http_dir):
+    root, url = http_dir
+    serve(root, "health", "ok\n")
+    serve(root, "StreamingQuery/index.html", "<h4>Active Streaming Queries (1)</h4>")
+    assert lab_health.check("page", address_of(url)) == (True, "/health: ok")
+    assert lab_health.check("stream", address_of(url))[0]
+    serve(root, "StreamingQuery/index.html", "<h4>Active Streaming Queries (0)</h4>")
+    healthy, detail = lab_health.check("stream", address_of(url))
+    assert not healthy and "no streaming query is active" in detail
+
+
+def test_http_errors_give_the_reason(http_dir):
+    root, url = http_dir
+    healthy, detail = lab_health.check("resourcemanager", address_of(url))
+    assert not healthy and "HTTP 404" in detail
+    serve(root, "api", "<html>login</html>")
+    assert "not JSON" in lab_health.check("jupyter", address_of(url))[1]
+    serve(root, "ws/v1/node/info", {"somethingElse": {}})
+    assert "lacks the expected fields" in lab_health.check("nodemanager", address_of(url))[1]
+    healthy, detail = lab_health.check("namenode", closed_port())
+    assert not healthy and "refused" in detail.lower()
+
+
+# ZooKeeper
+
+SRVR = "Zookeeper version: 3.8.4-abc, built on 2024-02-12\nLatency min/avg/max: 0/0.0/0\n"
+
+
+def test_zookeeper_serving_reports_its_mode(tcp_server):
+    address = tcp_server(lambda _: (SRVR + "Mode: standalone\nNode count: 5\n").encode())
+    assert lab_health.check("zookeeper", address) == (True, "Mode: standalone")
+    assert tcp_server.requests == [b"srvr"]
+
+
+def test_zookeeper_not_serving_says_what_it_answered(tcp_server):
+    address = tcp_server(lambda _: b"This ZooKeeper instance is not currently serving requests\n")
+    healthy, detail = lab_health.check("zookeeper", address)
+    assert not healthy and "no Mode line" in detail and "not currently serving" in detail
+
+
+# Kafka: an ApiVersions v0 answer as a broker sends it (size, correlation id, error code, APIs).
+
+
+def kafka_answer(correlation_id: int, error_code: int, apis: list[tuple[int, int, int]]) -> bytes:
+    body = struct.pack(">ihi", correlation_id, error_code, len(apis))
+    body += b"".join(struct.pack(">hhh", *api) for api in apis)
+    return struct.pack(">i", len(body)) + body
+
+
+BROKER_APIS = [(0, 0, 9), (1, 0, 15), (3, 0, 12), (18, 0, 3)]
+
+
+def test_kafka_broker_answering_api_versions_is_healthy(tcp_server):
+    address = tcp_server(lambda _: kafka_answer(1, 0, BROKER_APIS))
+    assert lab_health.check("kafka", address) == (True, "broker answers ApiVersions (4 APIs)")
+    (request,) = tcp_server.requests
+    size, api_key, api_version, correlation_id, client_id_length = struct.unpack(
+        ">ihhih", request[:14]
+    )
+    assert (size, api_key, api_version, correlation_id) == (len(request) - 4, 18, 0, 1)
+    assert request[14:] == b"lab-health" and client_id_length == 10
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (kafka_answer(1, 35, []), "ApiVersions error code 35"),
+        (kafka_answer(7, 0, BROKER_APIS), "correlation id 7"),
+        (b"HTTP/1.1 400 Bad Request\r\n\r\n", "not a Kafka ApiVersions answer"),
+        (b"", "connection closed after 0 of 4 bytes"),
+        (kafka_answer(1, 0, BROKER_APIS)[:8], "connection closed after 4 of"),
+    ],
+)
+def test_kafka_wrong_answers_say_why(tcp_server, answer, why):
+    healthy, detail = lab_health.check("kafka", tcp_server(lambda _: answer))
+    assert not healthy and why in detail
+
+
+def test_kafka_down_is_refused():
+    healthy, detail = lab_health.check("kafka", closed_port())
+    assert not healthy and detail.startswith("kafka at 127.0.0.1:") and "refused" in detail
+
+
+# Cassandra: the frames of CQL native protocol v4.
+
+
+def cql_string(text: str) -> bytes:
+    return struct.pack(">H", len(text)) + text.encode()
+
+
+def cql_frame(opcode: int, body: bytes, version: int = 0x84) -> bytes:
+    return struct.pack(">BBhBi", version, 0, 0, opcode, len(body)) + body
+
+
+SUPPORTED_BODY = (
+    struct.pack(">H", 2)
+    + cql_string("CQL_VERSION")
+    + struct.pack(">H", 1)
+    + cql_string("3.4.7")
+    + cql_string("COMPRESSION")
+    + struct.pack(">H", 2)
+    + cql_string("snappy")
+    + cql_string("lz4")
+)
+
+
+def test_cassandra_answering_supported_is_healthy(tcp_server):
+    address = tcp_server(lambda _: cql_frame(0x06, SUPPORTED_BODY))
+    assert lab_health.check("cassandra", address) == (True, "answers CQL (versions 3.4.7)")
+    assert tcp_server.requests == [bytes([4, 0, 0, 0, 5, 0, 0, 0, 0])]
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (cql_frame(0x00, struct.pack(">i", 0x000A) + cql_string("Invalid")), "CQL error: Invalid"),
+        (cql_frame(0x02, b""), "opcode 0x02, not SUPPORTED"),
+        (cql_frame(0x06, SUPPORTED_BODY, version=0x83), "version byte 0x83"),
+        (b"\x84\x00", "connection closed after 2 of 9 bytes"),
+    ],
+)
+def test_cassandra_wrong_answers_say_why(tcp_server, answer, why):
+    healthy, detail = lab_health.check("cassandra", tcp_server(lambda _: answer))
+    assert not healthy and why in detail
+
+
+# The command line
+
+
+def test_cli_exit_codes_and_messages(http_dir, capsys):
+    root, url = http_dir
+    serve(root, "health", "ok")
+    assert lab_health.main(["page", address_of(url)]) == 0
+    assert capsys.readouterr().out == "/health: ok\n"
+    assert lab_health.main(["page", closed_port()]) == 1
+    assert "refused" in capsys.readouterr().err.lower()
+    assert lab_health.main(["web", "h:1"]) == 2
+    assert "usage: lab-health KIND HOST:PORT" in capsys.readouterr().err
+    assert lab_health.main(["page", "no-port"]) == 1
+    assert "not HOST:PORT" in capsys.readouterr().err
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(MODULE), *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def test_cli_runs_as_a_script(http_dir):
+    root, url = http_dir
+    serve(root, "api", {"version": "2.14.2"})
+    ok = run_cli("jupyter", address_of(url))
+    assert (ok.returncode, ok.stdout) == (0, "Jupyter server 2.14.2\n")
+    down = run_cli("jupyter", closed_port())
+    assert down.returncode == 1 and "jupyter at 127.0.0.1:" in down.stderr
+
+
+def test_the_daemon_role_offers_every_kind():
+    yaml = pytest.importorskip("yaml")
+    specs = Path("roles/daemon/meta/argument_specs.yml").read_text(encoding="utf-8")
+    option = yaml.safe_load(specs)["argument_specs"]["main"]["options"]["daemon_health_check"]
+    assert option["choices"] == ["", *lab_health.CHECKS]
