@@ -3,17 +3,15 @@
 Ratings keep coming, the page keeps serving top-N (the p99 of its answers during the outage is
 reported), the host boots again and the cluster heals: HDFS fully replicated, every partition's
 ISR back to three, the ring all UN; every acknowledged rating reached its user's rows once.
-The figures go to the scenario's node-loss.json. On demand: tools/cluster-faults.
+The figures go to docs/benchmarks/node-loss.json. On demand: tools/cluster-faults.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -29,11 +27,12 @@ from tests.clusterhost import (
 )
 from tests.labhost import eventually
 from tests.pipelinehost import stream_running
+from tools.bench import common
 from tools.testhost import machine
 
 testinfra_hosts = ["masters"]
 OUTAGE_SECONDS = 90
-FIGURES = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "build")) / "node-loss.json"
+COMMAND = ".venv/bin/molecule converge -s cluster && tools/cluster-faults -k node_loss"
 
 
 def stream_executor_host(host) -> str | None:
@@ -85,7 +84,7 @@ def test_a_worker_node_powered_off_mid_stream_loses_nothing(host):
     victim = stream_executor_host(host)
     if victim in (None, *masters):
         victim = next(h for h in reversed(inventory.hosts("nodes")) if h not in masters)
-    figures: dict[str, object] = {"victim": victim, "rate": RATE}
+    figures: dict[str, object] = {"command": COMMAND, "victim": victim, "rate": RATE}
     with Replay(movies(host)) as replay:
         time.sleep(20)
         start = time.monotonic()
@@ -108,8 +107,7 @@ def test_a_worker_node_powered_off_mid_stream_loses_nothing(host):
     heal_start = time.monotonic()
     eventually(lambda: healed(host), "HDFS, Kafka's ISR and the ring whole again", HEAL_SECONDS)
     figures["heal_seconds"] = round(time.monotonic() - heal_start, 1)
-    FIGURES.parent.mkdir(parents=True, exist_ok=True)
-    FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
+    common.write("node-loss", figures)
     print(f"node loss: {json.dumps(figures)}")
     assert not replay.failed, replay.failed[:5]
     assert replay.acknowledged() == replay.sent > 0
