@@ -100,9 +100,11 @@ def movies(host: str) -> list[int]:
     return [int(m) for m in out.split()][:500]
 
 
-def send_at_rate(rate: int, seconds: float, first_user: int, catalogue: list[int]) -> dict:
+def send_at_rate(
+    rate: int, seconds: float, first_user: int, catalogue: list[int], bootstrap: str = BOOTSTRAP
+) -> dict:
     """One rating per new user at `rate` per second; returns user -> send time (epoch s)."""
-    producer = KafkaProducer(bootstrap_servers=BOOTSTRAP, acks=1, linger_ms=5)
+    producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks=1, linger_ms=5)
     sent: dict[int, float] = {}
     start = time.monotonic()
     count = int(rate * seconds)
@@ -139,9 +141,17 @@ def served_times(session, users: list[int]) -> dict[int, float]:
     return out
 
 
-def latency_run(session, rate: int, seconds: float, settle: float, catalogue: list[int]) -> dict:
+def latency_run(  # noqa: PLR0913
+    session,
+    rate: int,
+    seconds: float,
+    settle: float,
+    catalogue: list[int],
+    *,
+    bootstrap: str = BOOTSTRAP,
+) -> dict:
     first_user = 10_000_000 + int(time.time()) % 1_000_000 * 100
-    sent = send_at_rate(rate, seconds, first_user, catalogue)
+    sent = send_at_rate(rate, seconds, first_user, catalogue, bootstrap)
     deadline = time.monotonic() + settle
     served: dict[int, float] = {}
     while time.monotonic() < deadline:
