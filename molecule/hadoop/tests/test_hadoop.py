@@ -86,3 +86,8 @@ def test_comes_back(host, unit, how):
         lambda: hdfs(host, "hdfs dfs -cat /lab-blob | wc -c").stdout.strip() == "3000000",
         "the blob written before readable again",
     )
+    # A healthy NameNode may still be in safe mode (read-only); the tests after this one write.
+    eventually(
+        lambda: hdfs(host, "hdfs dfsadmin -safemode get").stdout.strip() == "Safe mode is OFF",
+        "HDFS writable again (out of safe mode)",
+    )
