@@ -86,6 +86,11 @@ def first(group: str) -> str:
     return addresses(group)[0]
 
 
+def endpoint(group: str, service: str) -> str:
+    """address:port of the service on the group's first host (see lab_endpoints)."""
+    return _filters().lab_endpoints(hosts(group)[:1], _hostvars(), service)[0]
+
+
 def kafka_bootstrap() -> str:
     return ",".join(_filters().lab_endpoints(hosts("kafka"), _hostvars(), "kafka"))
 

@@ -23,7 +23,7 @@ def hdfs(host, command: str):
 
 def stream_running(host) -> bool:
     """The stream's lab-health check: its driver's UI lists the query as active."""
-    return healthy(host, "stream", f"{inventory.first('movielens')}:4050")
+    return healthy(host, "stream", inventory.endpoint("movielens", "stream_ui"))
 
 
 @contextmanager

@@ -31,6 +31,13 @@ SERVICES: dict[str, Service] = {
     "cassandra": Service("cassandra_listen_address", "cassandra_native_port", 9042),
     "namenode": Service(None, "hadoop_namenode_port", 9000),
     "spark_master": Service(None, "spark_master_port", 7077),
+    # Web UIs and REST APIs.
+    "namenode_http": Service(None, "hadoop_namenode_http_port", 9870),
+    "resourcemanager_http": Service(None, "hadoop_resourcemanager_http_port", 8088),
+    "spark_master_ui": Service(None, "spark_master_ui_port", 8080),
+    "spark_history_ui": Service(None, "spark_history_ui_port", 18080),
+    "jupyter": Service(None, "jupyter_port", 8888),
+    "stream_ui": Service(None, "movielens_stream_ui_port", 4050),
 }
 
 

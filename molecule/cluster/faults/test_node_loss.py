@@ -37,7 +37,7 @@ COMMAND = ".venv/bin/molecule converge -s cluster && tools/cluster-faults -k nod
 
 def stream_executor_host(host) -> str | None:
     """The worker host that runs the streaming job's executor, if the UI tells."""
-    base = f"http://{inventory.first('movielens')}:4050/api/v1/applications"
+    base = f"http://{inventory.endpoint('movielens', 'stream_ui')}/api/v1/applications"
     apps = json.loads(host.run(f"curl -fsS -m 10 {base}").stdout or "[]")
     if not apps:
         return None

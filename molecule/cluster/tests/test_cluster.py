@@ -83,8 +83,8 @@ def test_a_file_has_three_replicas_on_three_datanodes(host):
 
 def test_webhdfs_open_redirects_to_a_datanode_the_client_reaches(host):
     """The control node is a client outside the cluster: it only knows the addresses."""
-    namenode = inventory.first("hadoop_namenode")
-    url = f"http://{namenode}:9870/webhdfs/v1/lab-replicas?op=OPEN&user.name=hdfs"
+    namenode = inventory.endpoint("hadoop_namenode", "namenode_http")
+    url = f"http://{namenode}/webhdfs/v1/lab-replicas?op=OPEN&user.name=hdfs"
     with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - a test host
         served = response.read()
     original = host.run("sha256sum < /tmp/lab-replicas").stdout.split()[0]

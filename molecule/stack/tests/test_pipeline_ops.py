@@ -29,7 +29,8 @@ from tests.pipelinehost import cassandra_session, counted, hdfs, stream_running,
 
 PROJECT = inventory.PROJECT
 testinfra_hosts = ["movielens"]
-YARN_APPS = f"http://{inventory.first('hadoop_resourcemanager')}:8088/ws/v1/cluster/apps"
+RESOURCEMANAGER = inventory.endpoint("hadoop_resourcemanager", "resourcemanager_http")
+YARN_APPS = f"http://{RESOURCEMANAGER}/ws/v1/cluster/apps"
 FOLDERS = ("/input", "/models", "/logs", "/processed", "/errors", "/tmps")
 # Longest each playbook may take on a two-core host (a short training or tuning is two to
 # five minutes; the rebuild ingests, trains with the defaults and restarts the stream).
