@@ -73,6 +73,11 @@ def _hostvars() -> dict:
     return _listing().get("_meta", {}).get("hostvars", {})
 
 
+def hostvar(host: str, name: str, default=None):
+    """A variable of the host as the inventory sets it (group_vars included, not templated)."""
+    return _hostvars().get(host, {}).get(name, default)
+
+
 def address(host: str) -> str:
     return _filters().lab_address(host, _hostvars())
 

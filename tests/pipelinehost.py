@@ -53,8 +53,14 @@ def topic_size(topic: str = TOPIC) -> int:
         consumer.close()
 
 
+def dataset() -> str:
+    """The pipeline's dataset: the inventory's movielens_dataset for the jobs' host (ml-100k in
+    inventories/local), else the role's default."""
+    return inventory.hostvar(inventory.hosts("movielens")[0], "movielens_dataset", "synthetic")
+
+
 def catalogue(host) -> list[int]:
     """Movie ids of the served model (from the ingested movies file on the jobs' host)."""
-    movies_csv = "/var/lib/movielens/data/synthetic/movies.csv"
+    movies_csv = f"/var/lib/movielens/data/{dataset()}/movies.csv"
     out = host.run(f"awk -F, 'NR > 1 && $1 ~ /^[0-9]+$/ {{print $1}}' {movies_csv}")
     return [int(line) for line in out.stdout.split()]

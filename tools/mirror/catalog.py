@@ -1,4 +1,5 @@
-"""The catalog (files/artifacts.yml): which archives to build, and the jobs' jars list."""
+"""The catalog (files/artifacts.yml): which archives to build, the data files to copy, and the
+jobs' jars list."""
 
 from __future__ import annotations
 
@@ -30,6 +31,20 @@ def archives(catalog: dict) -> Iterator[tuple[str, str, dict]]:
                 if not entry or not entry.get(key):
                     raise MirrorError(f"catalog: {component} {version} has no '{key}'")
             yield component, str(version), entry
+
+
+DATASET_KEYS = ("pypi", "path", "sha256")
+
+
+def datasets(catalog: dict) -> Iterator[tuple[str, dict]]:
+    """(name, entry) for every data file of PyPI the catalog pins, in catalog order."""
+    for name, entry in (catalog.get("datasets") or {}).items():
+        for key in DATASET_KEYS:
+            if not entry or not entry.get(key):
+                raise MirrorError(f"catalog: dataset {name} has no '{key}'")
+        if not re.fullmatch(r"[0-9a-f]{64}", str(entry["sha256"])):
+            raise MirrorError(f"catalog: dataset {name}: sha256 is not 64 hex digits")
+        yield name, entry
 
 
 def spark_version(catalog: dict) -> str:
