@@ -3,7 +3,7 @@
 The file (``MOVIELENS_WEB_SETTINGS``, by default ``/etc/movielens-web/settings.json``, written
 by the ``movielens_web`` role) holds::
 
-    {"bind": "0.0.0.0", "port": 8050, "top_n": 10,
+    {"bind": "10.0.0.7", "port": 8050, "top_n": 10,
      "cassandra": {"hosts": ["10.0.0.5"], "port": 9042, "user": "movielens_web",
                    "keyspace": "reco"},
      "kafka": {"bootstrap": "10.0.0.6:9092", "topic": "movielens_ratings"},
