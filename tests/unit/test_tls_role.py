@@ -15,6 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+
+from tests import inventory
 
 x509 = pytest.importorskip("cryptography.x509")
 
@@ -134,3 +137,22 @@ def test_ca_host_certificate_keystores_and_a_second_run_that_changes_nothing(tmp
 
     second = playbook(tmp_path)
     assert second["changed"] == 0, second
+
+
+def test_the_test_helpers_repeat_the_roles_defaults():
+    """tests/inventory.py finds the CA and the page where the roles put them by default."""
+    tls = yaml.safe_load((ROOT / "roles/tls/defaults/main.yml").read_text())
+    web = yaml.safe_load((ROOT / "roles/movielens_web/defaults/main.yml").read_text())
+    assert tls["tls_ca_dir"] == inventory.DEFAULT_CA_DIR
+    assert tls["tls_ca_cert"] == "{{ tls_ca_dir }}/ca.crt"
+    assert web["movielens_web_port"] == inventory.DEFAULT_PAGE_PORT
+    assert web["movielens_web_tls"] is True
+    # The page's defaults name the tls role's files and group.
+    assert (
+        web["movielens_web_tls_cert"]
+        == "{{ tls_dir | default('" + tls["tls_dir"] + "') }}/host.crt"
+    )
+    assert (
+        web["movielens_web_tls_key"] == "{{ tls_dir | default('" + tls["tls_dir"] + "') }}/host.key"
+    )
+    assert web["movielens_web_tls_group"] == "{{ tls_group | default('" + tls["tls_group"] + "') }}"
