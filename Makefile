@@ -45,7 +45,7 @@ als-train: ## Train ALS on Spark and publish a model version in HDFS
 als-tune: ## Search ALS settings on Spark; the report comes back to the control node
 kafka-produce: ## Replay the dataset's ratings into Kafka at a chosen rate
 kafka-stream: ## Start the streaming job: ratings from Kafka to recommendations in Cassandra
-web: ## Install the recommendations page (port 8050) and movielens-status
+web: ## Install the recommendations page (HTTPS on port 8050) and movielens-status
 pipeline: ## Every pipeline playbook in order, from the HDFS folders to the page, then a replay
 $(PLAYBOOK_TARGETS):
 	$(call playbooks,$(subst -,_,$@))

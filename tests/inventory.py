@@ -9,12 +9,16 @@ import importlib.util
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 LOCAL_INVENTORY = PROJECT / "inventories" / "local"
+# The defaults of the roles that these helpers repeat (a unit test keeps them equal).
+DEFAULT_CA_DIR = "~/.cache/movielens-lab/tls"  # tls_ca_dir
+DEFAULT_PAGE_PORT = 8050  # movielens_web_port
 
 
 def source() -> str:
@@ -105,3 +109,34 @@ def testinfra_host(name: str):
     import testinfra  # noqa: PLC0415 (only the verifiers have it)
 
     return testinfra.get_host(f"ansible://{name}", ansible_inventory=source())
+
+
+def _var(host: str, name: str, default):
+    """A variable the inventory sets for the host (as written there), else the default."""
+    value = _hostvars().get(host, {}).get(name, default)
+    assert "{{" not in str(value), f"{name} of {host} is a template ({value}): not for the tests"
+    return value
+
+
+def ca_cert() -> str:
+    """The CA certificate on the control node that signed the hosts' certificates (the tls
+    role's tls_ca_cert, else ca.crt in its tls_ca_dir)."""
+    host = hosts("all")[0]
+    path = _var(host, "tls_ca_cert", None)
+    if path is None:
+        path = f"{_var(host, 'tls_ca_dir', DEFAULT_CA_DIR)}/ca.crt"
+    return os.path.expanduser(str(path))
+
+
+def tls_context() -> ssl.SSLContext:
+    """A client context that trusts the lab's CA only (and checks host names)."""
+    return ssl.create_default_context(cafile=ca_cert())
+
+
+def page_url(path: str = "") -> str:
+    """The recommendations page as a browser reaches it: https unless the inventory turned TLS
+    off (movielens_web_tls: false)."""
+    host = hosts("movielens_web")[0]
+    tls = str(_var(host, "movielens_web_tls", True)).lower() not in ("false", "no", "0")
+    port = _var(host, "movielens_web_port", DEFAULT_PAGE_PORT)
+    return f"{'https' if tls else 'http'}://{address(host)}:{port}{path}"

@@ -3,6 +3,8 @@
     {{ groups['kafka'] | lab_endpoints(hostvars, 'kafka') | join(',') }}   -> 10.0.0.11:9092,...
     {{ groups['hadoop_namenode'][0] | lab_address(hostvars) }}              -> 10.0.0.11
     {{ groups['cassandra'] | lab_addresses(hostvars, 'cassandra') }}        -> [10.0.0.11, ...]
+    {{ inventory_hostname | lab_host_addresses(hostvars) }}                 -> [10.0.0.11, ...]
+    {{ ['node1', '10.0.0.11'] | lab_subject_alt_names }}        -> [DNS:node1, IP:10.0.0.11]
 
 A host's address for a service is the service's own address variable when the inventory sets
 it (e.g. kafka_address), else the host's ansible_host, else its name. A service's
@@ -12,6 +14,7 @@ which SERVICES repeats for the roles that do not own it (a unit test keeps them 
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
@@ -83,10 +86,44 @@ def lab_endpoints(hosts: Iterable[str], hostvars: Mapping, service: str) -> list
     return endpoints
 
 
+def lab_host_addresses(host: str, hostvars: Mapping) -> list:
+    """Every address the inventory gives `host`: its ansible_host and each service address set
+    on it (e.g. kafka_address), in that order, without repeats (none: an empty list)."""
+    variables = _vars(host, hostvars)
+    names = ["ansible_host"] + [s.address_var for s in SERVICES.values() if s.address_var]
+    found: list[str] = []
+    for name in names:
+        value = variables.get(name)
+        if _set(value) and str(value).strip() not in found:
+            found.append(str(value).strip())
+    return found
+
+
+def lab_subject_alt_names(names: Iterable[str]) -> list:
+    """subjectAltName entries of host names and addresses: IP:... for an address (IPv4 or
+    IPv6), DNS:... (lower case) for a name; blanks and repeats are left out."""
+    if isinstance(names, str):
+        names = [names]
+    entries: list[str] = []
+    for name in names:
+        text = str(name).strip().strip("[]")
+        if not text:
+            continue
+        try:
+            entry = f"IP:{ipaddress.ip_address(text)}"
+        except ValueError:
+            entry = f"DNS:{text.lower()}"
+        if entry not in entries:
+            entries.append(entry)
+    return entries
+
+
 class FilterModule:
     def filters(self):
         return {
             "lab_address": lab_address,
             "lab_addresses": lab_addresses,
             "lab_endpoints": lab_endpoints,
+            "lab_host_addresses": lab_host_addresses,
+            "lab_subject_alt_names": lab_subject_alt_names,
         }

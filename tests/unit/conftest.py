@@ -44,3 +44,91 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def lab_tls(tmp_path_factory):
+    """A throwaway CA and a server certificate for 127.0.0.1 (not localhost) that it signed:
+    {"ca": ca.crt, "cert": server.crt, "key": server.key, "other_ca": another CA's ca.crt}."""
+    pytest.importorskip("cryptography")
+    import datetime  # noqa: PLC0415
+    import ipaddress  # noqa: PLC0415
+
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
+    now = datetime.datetime.now(datetime.UTC)
+    out = tmp_path_factory.mktemp("tls")
+
+    def name(text: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    def certificate(subject, issuer, public_key, signer, *, ca: bool, sans=()):
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if sans:
+            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    def pem(cert) -> bytes:
+        return cert.public_bytes(serialization.Encoding.PEM)
+
+    files = {}
+    for label in ("ca", "other_ca"):
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = certificate(
+            name(f"unit {label}"), name(f"unit {label}"), key.public_key(), key, ca=True
+        )
+        files[label] = out / f"{label}.crt"
+        files[label].write_bytes(pem(cert))
+        if label == "ca":
+            ca_key, ca_cert = key, cert
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    sans = [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    server = certificate(
+        name("unit server"), ca_cert.subject, server_key.public_key(), ca_key, ca=False, sans=sans
+    )
+    files["cert"] = out / "server.crt"
+    files["cert"].write_bytes(pem(server))
+    files["key"] = out / "server.key"
+    files["key"].write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    files["key"].chmod(0o600)
+    return {label: str(path) for label, path in files.items()}
+
+
+@pytest.fixture
+def https_dir(tmp_path: Path, lab_tls):
+    """Like http_dir, over HTTPS with lab_tls's server certificate: (directory, base URL)."""
+    import ssl  # noqa: PLC0415
+
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(lab_tls["cert"], lab_tls["key"])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f"https://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

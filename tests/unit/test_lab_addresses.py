@@ -57,3 +57,25 @@ def test_the_default_ports_are_the_owning_roles(service):
     assert int(defaults[spec_.port_var]) == spec_.port
     if spec_.address_var:
         assert spec_.address_var in defaults
+
+
+def test_every_address_the_inventory_gives_a_host():
+    assert lab.lab_host_addresses("node2", HOSTVARS) == ["10.0.0.12", "192.168.1.12"]
+    # a wildcard or empty service address is not an address of the host
+    assert lab.lab_host_addresses("node4", HOSTVARS) == ["10.0.0.14"]
+    assert lab.lab_host_addresses("node3", HOSTVARS) == []
+    assert lab.lab_host_addresses("localhost", HOSTVARS) == []
+    both = {"ansible_host": "10.0.0.15", "kafka_address": "10.0.0.15", "zookeeper_address": "h5"}
+    assert lab.lab_host_addresses("node5", {"node5": both}) == ["10.0.0.15", "h5"]
+
+
+def test_subject_alt_names_tell_addresses_from_names():
+    names = ["Node1", "node1.example.org", "10.0.0.11", "::1", "[fe80::1]", "", "node1"]
+    assert lab.lab_subject_alt_names(names) == [
+        "DNS:node1",
+        "DNS:node1.example.org",
+        "IP:10.0.0.11",
+        "IP:::1",
+        "IP:fe80::1",
+    ]
+    assert lab.lab_subject_alt_names("127.0.0.1") == ["IP:127.0.0.1"]

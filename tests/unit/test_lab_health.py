@@ -126,15 +126,40 @@ def test_http_daemon_healthy_or_says_why(http_dir, case):
     assert not healthy and why in detail
 
 
-def test_page_and_streaming_query(http_dir):
+def test_page_without_tls_and_streaming_query(http_dir):
     root, url = http_dir
     serve(root, "health", "ok\n")
     serve(root, "StreamingQuery/index.html", "<h4>Active Streaming Queries (1)</h4>")
-    assert lab_health.check("page", address_of(url)) == (True, "/health: ok")
+    assert lab_health.check("page-http", address_of(url)) == (True, "/health: ok")
     assert lab_health.check("stream", address_of(url))[0]
     serve(root, "StreamingQuery/index.html", "<h4>Active Streaming Queries (0)</h4>")
     healthy, detail = lab_health.check("stream", address_of(url))
     assert not healthy and "no streaming query is active" in detail
+
+
+def test_page_over_https_verified_against_the_ca(https_dir, lab_tls, monkeypatch):
+    root, url = https_dir
+    serve(root, "health", "ok\n")
+    address = url.removeprefix("https://")
+    monkeypatch.setattr(lab_health, "CA_FILE", lab_tls["ca"])
+    assert lab_health.check("page", address) == (True, "/health over HTTPS: ok")
+    # The certificate names 127.0.0.1, not localhost (the same server).
+    port = address.rsplit(":", 1)[1]
+    healthy, detail = lab_health.check("page", f"localhost:{port}")
+    assert not healthy and "TLS: Hostname mismatch" in detail, detail
+    # Another CA signed nothing here; plain HTTP gets no answer from a TLS server.
+    monkeypatch.setattr(lab_health, "CA_FILE", lab_tls["other_ca"])
+    healthy, detail = lab_health.check("page", address)
+    assert not healthy and "TLS: unable to get local issuer certificate" in detail, detail
+    assert not lab_health.check("page-http", address)[0]
+
+
+def test_page_over_https_refuses_a_plain_http_server(http_dir, lab_tls, monkeypatch):
+    root, url = http_dir
+    serve(root, "health", "ok")
+    monkeypatch.setattr(lab_health, "CA_FILE", lab_tls["ca"])
+    healthy, detail = lab_health.check("page", address_of(url))
+    assert not healthy and detail.startswith("page at 127.0.0.1:"), detail
 
 
 def test_http_errors_give_the_reason(http_dir):
@@ -258,7 +283,7 @@ def test_cassandra_wrong_answers_say_why(tcp_server, answer, why):
 def test_cli_exit_codes_and_messages(http_dir, capsys):
     root, url = http_dir
     serve(root, "health", "ok")
-    assert lab_health.main(["page", address_of(url)]) == 0
+    assert lab_health.main(["page-http", address_of(url)]) == 0
     assert capsys.readouterr().out == "/health: ok\n"
     assert lab_health.main(["page", closed_port()]) == 1
     assert "refused" in capsys.readouterr().err.lower()

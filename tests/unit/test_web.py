@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import socket
+import ssl
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
 from jobs.reco.validate import validate
+from movielens_web import __main__ as server
 from movielens_web import config, rate, status
-from movielens_web.app import create_app
+from movielens_web.app import CSRF_FIELD, create_app
 from movielens_web.cli import render
 from movielens_web.data import Catalogue, Movie, RatedMovie, Recommendation, TopN, Unavailable
 
@@ -75,6 +84,19 @@ def text(response) -> str:
     return response.get_data(as_text=True)
 
 
+def form_token(client, user: int = 7) -> str:
+    """The CSRF token of the user's rating form (the page sets its session cookie)."""
+    body = text(client.get(f"/users/{user}"))
+    return re.search(r'name="csrf_token" value="([^"]+)"', body).group(1)
+
+
+def rate_on_the_page(client, user: int, form: dict):
+    """POST the rating form as the page's form does: with the session's token."""
+    return client.post(
+        f"/users/{user}/ratings", data={CSRF_FIELD: form_token(client, user), **form}
+    )
+
+
 def test_user_page_shows_ratings_and_top_n(page):
     client, _, _ = page
     body = text(client.get("/users/7"))
@@ -111,7 +133,7 @@ def test_index_redirects_a_typed_user_and_refuses_an_empty_one(page):
 
 def test_a_rating_goes_to_kafka_as_the_stream_expects_it(page):
     client, _, sender = page
-    response = client.post("/users/42/ratings", data={"movie": "Heat (1995) #2", "rating": "4.5"})
+    response = rate_on_the_page(client, 42, {"movie": "Heat (1995) #2", "rating": "4.5"})
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/users/42?sent=")
     (rating,) = sender.sent
@@ -135,10 +157,66 @@ def test_a_rating_goes_to_kafka_as_the_stream_expects_it(page):
 )
 def test_bad_ratings_are_refused_with_the_reason_and_nothing_is_sent(page, form, message):
     client, _, sender = page
-    response = client.post("/users/7/ratings", data=form)
+    response = rate_on_the_page(client, 7, form)
     assert response.status_code == 400
     assert message in text(response)
     assert sender.sent == []
+
+
+def test_a_rating_without_the_form_token_is_refused_and_nothing_is_sent(page):
+    client, _, sender = page
+    form = {"movie": "Heat (1995) #2", "rating": "4.5"}
+    # no session at all (a form posted from another site, or a script)
+    response = client.post("/users/7/ratings", data=form)
+    assert response.status_code == 403
+    body = text(response)
+    assert "<h1>Refused</h1>" in body and "did not come with this page" in body
+    # a session, but no token or a wrong one in the form
+    token = form_token(client)
+    assert client.post("/users/7/ratings", data=form).status_code == 403
+    wrong = client.post("/users/7/ratings", data={CSRF_FIELD: token[:-1] + "x", **form})
+    assert wrong.status_code == 403 and "security token is missing or wrong" in text(wrong)
+    # the token of another visitor's session
+    other = create_app(SETTINGS, FakeReader(), sender).test_client()
+    stolen = other.post("/users/7/ratings", data={CSRF_FIELD: token, **form})
+    assert stolen.status_code == 403
+    assert sender.sent == []
+    # the page's own form still works, and its token stays the session's
+    assert client.post("/users/7/ratings", data={CSRF_FIELD: token, **form}).status_code == 303
+    assert form_token(client) == token and len(sender.sent) == 1
+
+
+def test_the_token_is_checked_before_the_input(page):
+    client, _, sender = page
+    response = client.post("/users/abc/ratings", data={"movie": "nonsense", "rating": "9"})
+    assert response.status_code == 403 and sender.sent == []
+
+
+def test_the_session_cookie_is_signed_http_only_same_site_and_secure_over_https():
+    cookie = (
+        create_app(SETTINGS, FakeReader(), FakeSender(), secret_key=b"k" * 32)
+        .test_client()
+        .get("/users/7")
+        .headers["Set-Cookie"]
+    )
+    assert cookie.startswith("movielens_session=") and "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie and "Secure" not in cookie
+    tls = config.Settings(
+        ("127.0.0.1",), "127.0.0.1:9092", "http://127.0.0.1:9870", tls_cert="/c", tls_key="/k"
+    )
+    client = create_app(tls, FakeReader(), FakeSender()).test_client()
+    assert "; Secure" in client.get("https://localhost/users/7").headers["Set-Cookie"]
+
+
+def test_a_session_signed_with_another_key_is_refused(page):
+    _, _, sender = page
+    one = create_app(SETTINGS, FakeReader(), sender, secret_key=b"1" * 32).test_client()
+    token = form_token(one)
+    # the same cookie and token, at a page with another key (e.g. after the key changed)
+    two = create_app(SETTINGS, FakeReader(), sender, secret_key=b"2" * 32).test_client()
+    two.set_cookie("movielens_session", one.get_cookie("movielens_session").value)
+    response = two.post("/users/7/ratings", data={CSRF_FIELD: token, "movie": "2", "rating": "4"})
+    assert response.status_code == 403 and sender.sent == []
 
 
 def test_unreachable_cassandra_is_a_503_that_says_so(page):
@@ -282,3 +360,90 @@ def test_status_when_cassandra_is_down_names_it_in_every_part_that_needs_it():
     assert s.model == {"error": "Cassandra does not answer: refused"}
     assert "refused" in s.hdfs["error"].lower()
     assert not s.healthy and s.recommendations.model_version == "v1"
+
+
+def test_tls_and_the_secret_key_come_from_the_settings(tmp_path):
+    raw = {"cassandra": {"hosts": ["h"]}, "kafka": {"bootstrap": "k:9092"}, "webhdfs": "http://n"}
+    plain = config.from_dict(raw)
+    assert not plain.tls and plain.scheme == "http" and config.secret_key(plain) is None
+    key = tmp_path / "secret_key"
+    key.write_text("s" * 40 + "\n")
+    tls = config.from_dict(
+        {**raw, "tls": {"cert": "/c.crt", "key": "/c.key"}, "secret_key_file": str(key)}
+    )
+    assert tls.tls and tls.scheme == "https" and config.secret_key(tls) == b"s" * 40
+    key.write_text("short")
+    with pytest.raises(config.SettingsError, match="shorter than 16 characters"):
+        config.secret_key(tls)
+    missing = config.from_dict({**raw, "secret_key_file": str(tmp_path / "none")})
+    with pytest.raises(config.SettingsError, match="cannot read the secret key"):
+        config.secret_key(missing)
+
+
+def test_server_options_serve_tls_with_the_host_certificate():
+    tls = config.Settings(
+        ("h",), "k:9092", "http://n", bind="::", port=8443, tls_cert="/c.crt", tls_key="/c.key"
+    )
+    options = server.server_options(tls)
+    assert options["bind"] == ["[::]:8443"] and options["workers"] == 1
+    assert (options["certfile"], options["keyfile"]) == ("/c.crt", "/c.key")
+    assert options["control_socket_disable"] is True
+    assert "certfile" not in server.server_options(SETTINGS)
+    with pytest.raises(config.SettingsError, match="cannot load the certificate /c.crt"):
+        server.check_tls(tls)
+
+
+def free_port() -> int:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        return free.getsockname()[1]
+
+
+def test_the_page_serves_https_with_its_certificate(tmp_path, lab_tls):
+    """python -m movielens_web with TLS: /health over HTTPS verified against the CA, a client
+    that does not trust the CA refused, plain HTTP not served."""
+    pytest.importorskip("gunicorn")
+    port = free_port()
+    settings = {
+        "bind": "127.0.0.1",
+        "port": port,
+        "cassandra": {"hosts": ["127.0.0.1"]},
+        "kafka": {"bootstrap": "127.0.0.1:9"},
+        "webhdfs": "http://127.0.0.1:9",
+        "tls": {"cert": lab_tls["cert"], "key": lab_tls["key"]},
+        "secret_key_file": str(tmp_path / "secret_key"),
+    }
+    (tmp_path / "secret_key").write_text("x" * 32)
+    (tmp_path / "settings.json").write_text(json.dumps(settings))
+    root = Path(__file__).resolve().parents[2]
+    path = os.pathsep.join(
+        [str(root), str(root / "web"), str(root / "roles/daemon/files"), *sys.path[1:]]
+    )
+    page = subprocess.Popen(
+        [sys.executable, "-m", "movielens_web", "--settings", str(tmp_path / "settings.json")],
+        env={**os.environ, "PYTHONPATH": path},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"https://127.0.0.1:{port}/health"
+    trusting = ssl.create_default_context(cafile=lab_tls["ca"])
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url, context=trusting, timeout=5) as response:
+                    assert response.read() == b"ok\n"
+                break
+            except urllib.error.URLError:
+                assert page.poll() is None, page.stdout.read()
+                assert time.monotonic() < deadline, "the page did not answer within 30 s"
+                time.sleep(0.3)
+        stranger = ssl.create_default_context(cafile=lab_tls["other_ca"])
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            urllib.request.urlopen(url, context=stranger, timeout=5)
+        with pytest.raises((urllib.error.URLError, ConnectionError)):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5)
+    finally:
+        page.terminate()
+        page.wait(timeout=30)

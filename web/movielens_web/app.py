@@ -3,22 +3,30 @@
     /                       pick or type a user; the stack's status in brief
     /users/<id>             the user's rated movies and current top-N (refreshed every few
                             seconds), and a form to rate a movie
-    POST /users/<id>/ratings  the rating goes through Kafka like any other
+    POST /users/<id>/ratings  the rating goes through Kafka like any other (only with the
+                            form's CSRF token, see below)
     /status                 the status panel (what ``movielens-status`` prints)
     /api/users/<id>, /api/movies?q=..., /api/status, /health   the same as JSON
 
 Bad input and unreachable services get a page that says what is wrong (status 400, 404 or
 503); an unexpected error is logged with its traceback and the page says only that it
 happened.
+
+The rating form carries a CSRF token: a random value kept in the visitor's session cookie
+(signed with the page's secret key, HttpOnly, SameSite=Lax, Secure over HTTPS) and repeated in a
+hidden field of the form. A POST whose field does not match its session's token is refused
+(403) before anything is read or sent, so another site cannot make a visitor's browser rate.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+import secrets
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask import Flask, jsonify, redirect, render_template, request, session, url_for
 
 from movielens_web import config, rate
 from movielens_web.cli import when
@@ -26,6 +34,37 @@ from movielens_web.data import Reader, Unavailable
 from movielens_web.status import collect
 
 log = logging.getLogger("movielens_web")
+
+# The form field and the session key of the CSRF token.
+CSRF_FIELD = "csrf_token"
+
+
+class Refused(Exception):
+    """A request the page will not act on (a form without its CSRF token); says why."""
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, made on first use."""
+    token = session.get(CSRF_FIELD)
+    if not token:
+        token = session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf() -> None:
+    expected = session.get(CSRF_FIELD)
+    sent = request.form.get(CSRF_FIELD, "")
+    if not expected:
+        raise Refused(
+            "The rating was refused: it did not come with this page's session cookie (cookies "
+            "blocked, a form from another site, or a session older than the page's key). Open "
+            "the page again and rate from its form."
+        )
+    if not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise Refused(
+            "The rating was refused: the form's security token is missing or wrong (a form "
+            "from another site or an old tab). Open the page again and rate from its form."
+        )
 
 
 def movie_json(movie) -> dict[str, Any]:
@@ -57,9 +96,20 @@ def user_json(reader: Reader, user_id: int) -> dict[str, Any]:
     }
 
 
-def create_app(settings: config.Settings, reader=None, sender=None) -> Flask:  # noqa: C901
+def create_app(  # noqa: C901
+    settings: config.Settings, reader=None, sender=None, secret_key: bytes | None = None
+) -> Flask:
+    """The page; without a secret key it makes one (sessions then last until a restart)."""
     app = Flask(__name__)
+    app.secret_key = secret_key or secrets.token_bytes(32)
+    app.config.update(
+        SESSION_COOKIE_NAME="movielens_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.tls,
+    )
     app.jinja_env.filters["when"] = when
+    app.jinja_env.globals["csrf_token"] = csrf_token
     reader = reader or Reader(settings)
     sender = sender or rate.Sender(settings.kafka_bootstrap, settings.topic)
 
@@ -75,6 +125,13 @@ def create_app(settings: config.Settings, reader=None, sender=None) -> Flask:  #
     @app.errorhandler(rate.BadInput)
     def bad_input(exc):
         return problem(str(exc), 400)
+
+    @app.errorhandler(Refused)
+    def refused(exc):
+        log.warning(
+            "refused: %s %s from %s: %s", request.method, request.path, request.remote_addr, exc
+        )
+        return problem(str(exc), 403)
 
     @app.errorhandler(Unavailable)
     def unavailable(exc):
@@ -120,6 +177,7 @@ def create_app(settings: config.Settings, reader=None, sender=None) -> Flask:  #
 
     @app.post("/users/<user>/ratings")
     def add_rating(user: str):
+        check_csrf()
         user_id = rate.parse_user_id(user)
         movie_id = rate.parse_movie_id(request.form.get("movie"))
         value = rate.parse_rating(request.form.get("rating"))

@@ -4,6 +4,8 @@ The file (``MOVIELENS_WEB_SETTINGS``, by default ``/etc/movielens-web/settings.j
 by the ``movielens_web`` role) holds::
 
     {"bind": "10.0.0.7", "port": 8050, "top_n": 10,
+     "tls": {"cert": "/etc/lab-tls/host.crt", "key": "/etc/lab-tls/host.key"},
+     "secret_key_file": "/etc/movielens-web/secret_key",
      "cassandra": {"hosts": ["10.0.0.5"], "port": 9042, "user": "movielens_web",
                    "keyspace": "reco"},
      "kafka": {"bootstrap": "10.0.0.6:9092", "topic": "movielens_ratings"},
@@ -14,6 +16,10 @@ by the ``movielens_web`` role) holds::
 
 A service's ``kind`` and ``address`` (host:port) say which ``lab_health`` check tells whether it
 is healthy (the same check as the restart waits of the roles and ``lab-health``).
+
+Without ``tls`` (or with an empty ``cert``) the page serves plain HTTP. The secret key (in its
+own file, readable by the page's group only) signs the session cookie that carries the rating
+form's CSRF token; without one the page makes a key that lasts until it restarts.
 """
 
 from __future__ import annotations
@@ -56,6 +62,17 @@ class Settings:
     models: str = "/models"
     hdfs_dirs: tuple[str, ...] = ()
     services: tuple[Service, ...] = ()
+    tls_cert: str = ""
+    tls_key: str = ""
+    secret_key_file: str = ""
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
 
 def _get(obj: dict, path: str, default=None):
@@ -93,7 +110,24 @@ def from_dict(raw: dict, password: str = "") -> Settings:
         models=_get(raw, "models", "/models"),
         hdfs_dirs=tuple(_get(raw, "hdfs_dirs", [])),
         services=services,
+        tls_cert=_get(raw, "tls.cert", ""),
+        tls_key=_get(raw, "tls.key", ""),
+        secret_key_file=_get(raw, "secret_key_file", ""),
     )
+
+
+def secret_key(settings: Settings) -> bytes | None:
+    """The key of the page's session cookies from its file; None when the settings name none."""
+    if not settings.secret_key_file:
+        return None
+    path = settings.secret_key_file
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"cannot read the secret key {path}: {exc.strerror}") from exc
+    if len(text) < 16:
+        raise SettingsError(f"the secret key in {path} is shorter than 16 characters")
+    return text.encode()
 
 
 def load(path: str | None = None) -> Settings:

@@ -55,13 +55,14 @@ def stream_executor_host(host) -> str | None:
 
 def page_latencies(user: int, seconds: float) -> tuple[list[float], int]:
     """Read the user's top-N from the page for `seconds`; latencies of answers, failures."""
-    url = f"http://{inventory.first('movielens_web')}:8050/api/users/{user}"
+    url = inventory.page_url(f"/api/users/{user}")
+    context = inventory.tls_context()
     latencies, failures = [], 0
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         start = time.monotonic()
         try:
-            with urllib.request.urlopen(url, timeout=20) as response:  # noqa: S310 - a test host
+            with urllib.request.urlopen(url, timeout=20, context=context) as response:  # noqa: S310
                 if response.status == 200 and json.load(response)["recommendations"]:
                     latencies.append(time.monotonic() - start)
                 else:

@@ -5,7 +5,9 @@ the control node reaches; a Spark job on YARN runs containers on several NodeMan
 on the standalone master runs executors on several workers; Kafka runs as a KRaft quorum of
 three with the ratings topics replicated three times (two in sync to acknowledge); Cassandra
 is a ring of three nodes holding `reco` three times, written and read at QUORUM through
-different coordinators; the jobs' host has the clients' configuration of every service.
+different coordinators; the jobs' host has the clients' configuration of every service; every
+host has a certificate from the lab's CA for its names, and trusts the others' (the page over
+HTTPS from every host).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hashlib
 import re
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 from cassandra import ConsistencyLevel
@@ -275,3 +278,18 @@ def test_the_daemons_listen_on_their_hosts_address(name):
     ports = {x.port for x in listeners if x.address in (own, f"::ffff:{own}")}
     # DataNode, NodeManager UI, Kafka, Cassandra (CQL and storage), the Spark worker's UI.
     assert {9866, 8042, 9092, 9042, 7000, 8081} <= ports, sorted(ports)
+
+
+@pytest.mark.parametrize("name", inventory.hosts("all"))
+def test_every_host_has_a_certificate_of_the_lab_ca_and_trusts_the_others(name):
+    node = inventory.testinfra_host(name)
+    ca = node.file("/etc/lab-tls/ca.crt").content_string
+    assert ca == Path(inventory.ca_cert()).read_text(), "not the control node's CA"
+    chain = node.run("openssl verify -CAfile /etc/lab-tls/ca.crt /etc/lab-tls/host.crt")
+    assert chain.rc == 0, chain.stdout + chain.stderr
+    names = node.check_output("openssl x509 -in /etc/lab-tls/host.crt -noout -ext subjectAltName")
+    assert f"DNS:{name}" in names and f"IP Address:{inventory.address(name)}" in names, names
+    # The system's trust store has the CA: the page's certificate verifies from every host.
+    page = inventory.page_url("/health")
+    answer = node.run(f"curl -fsS -m 20 {page}")
+    assert (answer.rc, answer.stdout) == (0, "ok\n"), answer.stderr

@@ -3,7 +3,12 @@
 A user the model never saw rates a movie on the page; the rating goes through Kafka, the
 streaming job folds the user in, and the page (without a reload) shows the new top-N. Then a
 recommended movie is rated low on the page and leaves the list. Bad input gets a message,
-never a traceback; the status panel and `movielens-status` show every service healthy.
+never a traceback; a rating posted without the form's CSRF token is refused and reaches no
+topic; the status panel and `movielens-status` show every service healthy.
+
+The page serves HTTPS with the host's certificate. The browser trusts the lab's CA only (an
+NSS database with it in a home of its own) and the other clients verify against it too: a
+certificate the CA did not sign for the page's address fails every test.
 """
 
 from __future__ import annotations
@@ -11,7 +16,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,7 +31,7 @@ from tests import inventory
 from tests.labhost import eventually
 
 testinfra_hosts = ["movielens_web"]
-PAGE = f"http://{inventory.first('movielens_web')}:8050"
+PAGE = inventory.page_url()
 TOPIC = "movielens_ratings"
 CHROMIUM = "/usr/bin/chromium"
 # Flags for a closed network: no background requests to Google's services.
@@ -41,10 +50,27 @@ USER = 800_000 + int(time.time()) % 100_000
 SHOTS = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "build")) / "screenshots"
 
 
+def trusting_home(home: Path) -> Path:
+    """A home whose NSS database (where Chromium on Linux looks for the certificates a user
+    trusts) holds the lab's CA and nothing else (certutil: Debian's libnss3-tools)."""
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    for command in (
+        ["certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password"],
+        ["certutil", "-A", "-d", f"sql:{nssdb}", "-n", "MovieLens lab CA", "-t", "C,,"]
+        + ["-i", inventory.ca_cert()],
+    ):
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
+    return home
+
+
 @pytest.fixture(scope="module")
-def browser():
+def browser(tmp_path_factory):
+    home = trusting_home(tmp_path_factory.mktemp("chromium-home"))
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, env={**os.environ, "HOME": str(home)}
+        )
         try:
             yield browser
         finally:
@@ -170,6 +196,32 @@ def test_bad_ratings_are_refused_on_the_page(page, movie, rating, message):
     expect(page.locator("#problem")).to_contain_text(message)
     assert "Traceback" not in page.content()
     assert users_messages() == before, "a refused rating reached Kafka"
+
+
+def test_a_rating_without_the_form_token_is_refused_and_reaches_no_topic():
+    """What another site's form or a script would send: no session cookie, no token."""
+    before = users_messages()
+    form = urllib.parse.urlencode({"movie": "#1", "rating": "5"}).encode()
+    request = urllib.request.Request(f"{PAGE}/users/{USER}/ratings", data=form, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, context=inventory.tls_context(), timeout=30)
+    assert refused.value.code == 403
+    assert "<h1>Refused</h1>" in refused.value.read().decode()
+    assert users_messages() == before, "a rating without the form's token reached Kafka"
+
+
+def test_the_page_certificate_verifies_on_the_host_and_only_https_is_served(host):
+    address = PAGE.split("://", 1)[1]
+    # lab-health (the daemon role's wait) and curl on the host trust the CA through the
+    # host's trust store, where the tls role put it.
+    assert host.run(f"/usr/local/bin/lab-health page {address}").rc == 0
+    assert host.run(f"curl -fsS https://{address}/health").stdout == "ok\n"
+    assert host.run(f"curl -fsS -m 10 http://{address}/health").rc != 0
+    key = host.file("/etc/lab-tls/host.key")
+    assert (key.user, key.group, key.mode) == ("root", "ssl-cert", 0o640)
+    assert "ssl-cert" in host.user("movielens-web").groups
+    with host.sudo():
+        assert host.file("/etc/movielens-web/secret_key").mode == 0o640
 
 
 def test_status_command_shows_everything_healthy_and_the_user(host):

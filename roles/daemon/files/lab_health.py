@@ -8,6 +8,8 @@ exits 0 and prints what it saw when the daemon at HOST:PORT is healthy, else exi
 prints why not. KIND is one of the keys of CHECKS. Each check asks the daemon itself, on its
 own protocol, with a short timeout (HTTP for the web UIs and REST APIs, the four-letter word
 `srvr` for ZooKeeper, an ApiVersions request for Kafka, a CQL OPTIONS frame for Cassandra).
+The page (`page`) answers HTTPS, and its certificate must verify against the host's trust
+store (where the tls role puts the lab's CA) for HOST; `page-http` is the page without TLS.
 
 Only the standard library: it runs on every host with the system's Python.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import struct
 import sys
 import urllib.error
@@ -37,11 +40,23 @@ def split_address(address: str) -> tuple[str, int]:
 
 # HTTP: the daemon's own answer, never a proxy's (the hosts may have http_proxy set).
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# HTTPS is verified against these CA certificates (a PEM file), None: the system's trust store.
+CA_FILE: str | None = None
 
 
-def http_text(address: str, path: str) -> str:
+def url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def http_text(address: str, path: str, scheme: str = "http") -> str:
     host, port = split_address(address)
-    with _OPENER.open(f"http://{host}:{port}{path}", timeout=TIMEOUT) as response:
+    opener = _OPENER
+    if scheme == "https":
+        context = ssl.create_default_context(cafile=CA_FILE)
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+        )
+    with opener.open(f"{scheme}://{url_host(host)}:{port}{path}", timeout=TIMEOUT) as response:
         return response.read().decode("utf-8", "replace")
 
 
@@ -123,6 +138,13 @@ def jupyter(address: str) -> Result:
 
 
 def page(address: str) -> Result:
+    """The page over HTTPS, its certificate verified for the address's host."""
+    answer = http_text(address, "/health", scheme="https").strip()
+    return answer == "ok", f"/health over HTTPS: {answer[:80] or 'empty'}"
+
+
+def page_http(address: str) -> Result:
+    """The page with TLS turned off (movielens_web_tls: false)."""
     answer = http_text(address, "/health").strip()
     return answer == "ok", f"/health: {answer[:80] or 'empty'}"
 
@@ -249,14 +271,21 @@ CHECKS: dict[str, Callable[[str], Result]] = {
     "cassandra": cassandra,
     "jupyter": jupyter,
     "page": page,
+    "page-http": page_http,
     "stream": streaming_query,
 }
 
 
 def reason(exc: Exception) -> str:
-    """What went wrong, in words (a refused connection, a timeout, an HTTP status, bad data)."""
+    """What went wrong, in words (a refused connection, a timeout, an HTTP status, bad data,
+    a certificate that does not verify)."""
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
+    cause = getattr(exc, "reason", None)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return f"TLS: {cause.verify_message or cause}"
+    if isinstance(cause, ssl.SSLError):
+        return f"TLS: {cause.reason or cause}"
     if isinstance(exc, json.JSONDecodeError):
         return f"the answer is not JSON ({exc.msg})"
     if isinstance(exc, KeyError | AttributeError):
