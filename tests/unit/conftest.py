@@ -13,15 +13,22 @@ import pytest
 @pytest.fixture
 def http_dir(tmp_path: Path):
     """Serve tmp_path/www on 127.0.0.1 and yield (directory, base URL)."""
-    root = tmp_path / "www"
+    yield from _serve(tmp_path / "www", None)
+
+
+def _serve(root: Path, context):
+    """Serve root on 127.0.0.1 (over TLS with context) and yield (directory, base URL)."""
     root.mkdir()
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if context is not None:
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield root, f"http://127.0.0.1:{server.server_address[1]}"
+        scheme = "http" if context is None else "https"
+        yield root, f"{scheme}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
@@ -117,18 +124,6 @@ def https_dir(tmp_path: Path, lab_tls):
     """Like http_dir, over HTTPS with lab_tls's server certificate: (directory, base URL)."""
     import ssl  # noqa: PLC0415
 
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(lab_tls["cert"], lab_tls["key"])
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield root, f"https://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from _serve(tmp_path / "www", context)
