@@ -5,6 +5,7 @@ loopback for the single hosts, which share the control node's network, the hosts
 addresses for the cluster.
 """
 
+import os
 import time
 from collections.abc import Callable
 
@@ -13,6 +14,12 @@ import pytest
 # Longest a daemon may take to serve again after a restart or a crash (a Kafka broker killed
 # with SIGKILL waits for its old ZooKeeper session to expire; Cassandra replays its commit log).
 RECOVERY_SECONDS = 300
+# How the recovery tests interrupt a daemon: SIGKILL (systemd must bring it back) and, in a
+# role's own scenario, systemctl restart too. The whole stack (`make test`) faces the crash
+# only: a clean restart is the easier case, and the stack's daemons are many.
+INTERRUPTIONS = (
+    ("sigkill",) if os.environ.get("MOLECULE_SCENARIO_NAME") == "stack" else ("restart", "sigkill")
+)
 
 
 def eventually(check: Callable[[], object], what: str, timeout: float = RECOVERY_SECONDS):

@@ -8,7 +8,7 @@ from cassandra import AuthenticationFailed
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster, NoHostAvailable
 
-from tests.labhost import healthy
+from tests.labhost import INTERRUPTIONS, healthy
 
 HOST = "127.0.0.1"
 PORT = 9042
@@ -19,6 +19,8 @@ START_TIMEOUT = 300
 # The role keeps Cassandra's periodic commit log sync (commitlog_sync_period 10000ms): a write
 # survives a crash of the JVM once the next sync has written it out.
 COMMITLOG_SYNC_SECONDS = 10
+# The interruptions of tests.labhost, as commands given the unit's name.
+COMMANDS = {"restart": "systemctl restart", "sigkill": "systemctl kill -s SIGKILL"}
 
 
 def connect(user: str, password: str):
@@ -136,14 +138,14 @@ def checks_table() -> str:
     return "lab_checks.checks"
 
 
-@pytest.mark.parametrize("how", ["systemctl restart", "systemctl kill -s SIGKILL"])
+@pytest.mark.parametrize("how", INTERRUPTIONS)
 def test_comes_back_with_its_data(host, how, checks_table):
     key = uuid.uuid4().hex
     query(f"INSERT INTO {checks_table} (name, value) VALUES (%s, %s)", (key, 42))
     time.sleep(COMMITLOG_SYNC_SECONDS + 2)
     before = main_pid(host)
     with host.sudo():
-        assert host.run(f"{how} cassandra").rc == 0
+        assert host.run(f"{COMMANDS[how]} cassandra").rc == 0
     wait_healthy(host, before)
     # After SIGKILL the row comes back from the replayed commit log.
     rows = query(f"SELECT value FROM {checks_table} WHERE name = %s", (key,))

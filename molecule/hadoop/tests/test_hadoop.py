@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.labhost import eventually, healthy, interrupt
+from tests.labhost import INTERRUPTIONS, eventually, healthy, interrupt
 
 ENV = ". /etc/profile.d/hadoop.sh && "
 
@@ -77,7 +77,7 @@ def test_daemon_is_healthy(host, unit):
 
 
 @pytest.mark.parametrize("unit", sorted(CHECKS))
-@pytest.mark.parametrize("how", ["restart", "sigkill"])
+@pytest.mark.parametrize("how", INTERRUPTIONS)
 def test_comes_back(host, unit, how):
     interrupt(host, unit, how, lambda: healthy(host, *CHECKS[unit]))
     # The blob written before is whole again once the NameNode has left safe mode and the

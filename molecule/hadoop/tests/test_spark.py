@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.labhost import healthy, interrupt
+from tests.labhost import INTERRUPTIONS, healthy, interrupt
 
 ENV = ". /etc/profile.d/hadoop.sh && . /etc/profile.d/spark.sh && "
 JOB = """
@@ -71,6 +71,6 @@ CHECKS = {
 
 
 @pytest.mark.parametrize("unit", sorted(CHECKS))
-@pytest.mark.parametrize("how", ["restart", "sigkill"])
+@pytest.mark.parametrize("how", INTERRUPTIONS)
 def test_comes_back(host, unit, how):
     interrupt(host, unit, how, lambda: healthy(host, *CHECKS[unit]))

@@ -13,7 +13,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from tests.labhost import eventually, healthy, interrupt, main_pid
+from tests.labhost import INTERRUPTIONS, eventually, healthy, interrupt, main_pid
 
 ZOOKEEPER = ("127.0.0.1", 2181)
 BOOTSTRAP = "127.0.0.1:9092"
@@ -171,7 +171,7 @@ def test_console_tools_see_the_topic(host):
 # Restarts and crashes: the daemon serves again, with what it held before, and takes new writes.
 
 
-@pytest.mark.parametrize("how", ["restart", "sigkill"])
+@pytest.mark.parametrize("how", INTERRUPTIONS)
 def test_zookeeper_recovers(host, how):
     name = f"/lab-{how}-{uuid.uuid4().hex[:8]}"
     data = f"kept-{uuid.uuid4().hex}"
@@ -188,7 +188,7 @@ def test_zookeeper_recovers(host, how):
     assert Counter(consume_all(topic, 20)) == Counter(sent)
 
 
-@pytest.mark.parametrize("how", ["restart", "sigkill"])
+@pytest.mark.parametrize("how", INTERRUPTIONS)
 def test_kafka_recovers(host, how):
     topic = create_topic()
     kept = produce(topic, 100)
