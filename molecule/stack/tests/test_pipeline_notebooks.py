@@ -1,7 +1,7 @@
 """The project's notebooks run top to bottom in the JupyterLab kernel against the stack, as a
 person would run them, so they cannot rot: no cell may raise, and the plots are drawn.
 
-Runs after test_pipeline.py (file order), which leaves recommendations in Cassandra."""
+Runs after test_page.py (file order), whose new user leaves recommendations in Cassandra."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The recommendation pipeline end to end on the stack host.
+"""The recommendation pipeline end to end on the cluster (run by hand against `make up`'s host
+with the local inventory, it checks the single host the same way).
 
 What converge set up (HDFS folders, the ingested dataset, the model, the topics, the
 schema, the streaming service) is checked as it stands; then ratings go into Kafka from here,
@@ -30,7 +31,7 @@ from tests.pipelinehost import (
     topic_size,
 )
 
-# The host of the jobs and the streaming service (the one host of the stack scenario).
+# The host of the jobs and the streaming service (node1 of the cluster).
 testinfra_hosts = ["movielens"]
 DEAD_LETTERS = "movielens_ratings_dlq"
 # How long the stream may take to turn a rating into recommendations in these tests (it runs a
