@@ -28,7 +28,8 @@ description:
   - Then takes login and superuser status from the default role, with a random password,
     so that the default credentials are refused.
   - Optionally sets the replication of C(system_auth) to NetworkTopologyStrategy with a
-    replication factor in every data centre of the cluster.
+    replication factor in every data centre of the cluster, before it writes any role (so
+    that every replica holds the roles it writes).
   - Reports changed only when it changed something; supports check mode.
   - Needs the Python driver (Debian package C(python3-cassandra)) on the node it runs on.
 options:
@@ -231,11 +232,14 @@ def main() -> None:
                 f"the default {params['default_login']} login too. If the superuser's password "
                 "was changed, set cassandra_superuser_previous_password to the one it has now."
             )
+        # system_auth gets its replicas before any role is written: a role written while it
+        # had one replica would be missing from the others until a repair, and a login read
+        # from them refused.
+        ensure_auth_replication(module, node, actions)
         ensure_superuser(module, node, logged_in_as, actions)
         if logged_in_as != "configured" and not module.check_mode:
             login_as_superuser(module, node)
         disable_default(module, node, actions)
-        ensure_auth_replication(module, node, actions)
     finally:
         node.close()
     module.exit_json(changed=bool(actions), actions=actions, logged_in_as=logged_in_as)
