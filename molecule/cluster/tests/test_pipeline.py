@@ -60,7 +60,9 @@ def invalid_counted(session) -> int:
     return sum(row.invalid for row in rows)
 
 
-def dead_letters(since: dict[TopicPartition, int]) -> list[dict]:
+def dead_letters(since: dict[TopicPartition, int], timeout: float = 30) -> list[dict]:
+    """The dead letters from the offsets `since` to the topic's end, read from every partition
+    (one poll returns what the first brokers answered, not every partition's leader)."""
     consumer = KafkaConsumer(
         bootstrap_servers=inventory.kafka_bootstrap(), enable_auto_commit=False
     )
@@ -68,9 +70,12 @@ def dead_letters(since: dict[TopicPartition, int]) -> list[dict]:
         consumer.assign(list(since))
         for tp, offset in since.items():
             consumer.seek(tp, offset)
+        end = consumer.end_offsets(list(since))
         letters: list[dict] = []
-        for records in consumer.poll(timeout_ms=5000, max_records=10_000).values():
-            letters += [json.loads(r.value) for r in records]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(consumer.position(tp) < end[tp] for tp in end):
+            for records in consumer.poll(timeout_ms=1000, max_records=10_000).values():
+                letters += [json.loads(r.value) for r in records]
         return letters
     finally:
         consumer.close()
