@@ -8,19 +8,15 @@ from cassandra import AuthenticationFailed
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster, NoHostAvailable
 
-from tests.labhost import INTERRUPTIONS, healthy
+from tests.labhost import INTERRUPTIONS, healthy, interrupt
 
 HOST = "127.0.0.1"
 PORT = 9042
 # The scenario's inventory (molecule.yml) sets this password; the role's default name is admin.
 SUPERUSER = ("admin", "lab-cassandra-secret")
-# Cassandra starts in about a minute on 2 cores; a restart replays the commit log too.
-START_TIMEOUT = 300
 # The role keeps Cassandra's periodic commit log sync (commitlog_sync_period 10000ms): a write
 # survives a crash of the JVM once the next sync has written it out.
 COMMITLOG_SYNC_SECONDS = 10
-# The interruptions of tests.labhost, as commands given the unit's name.
-COMMANDS = {"restart": "systemctl restart", "sigkill": "systemctl kill -s SIGKILL"}
 
 
 def connect(user: str, password: str):
@@ -109,23 +105,12 @@ def test_superuser_replaces_the_default_one():
     assert not roles["cassandra"].is_superuser and not roles["cassandra"].can_login
 
 
-def main_pid(host) -> str:
-    return host.run("systemctl show -p MainPID --value cassandra").stdout.strip()
-
-
-def wait_healthy(host, before: str) -> float:
-    """Seconds until a new JVM is healthy (lab-health) and answers a query of the superuser."""
-    start = time.monotonic()
-    while time.monotonic() - start < START_TIMEOUT:
-        pid = main_pid(host)
-        if pid not in (before, "0") and healthy(host, "cassandra", f"{HOST}:{PORT}"):
-            try:
-                query("SELECT release_version FROM system.local")
-                return time.monotonic() - start
-            except NoHostAvailable:
-                pass
-        time.sleep(3)
-    pytest.fail(f"cassandra not healthy again within {START_TIMEOUT}s")
+def serving(host) -> bool:
+    """Healthy (lab-health) and answering a query of the superuser."""
+    if not healthy(host, "cassandra", f"{HOST}:{PORT}"):
+        return False
+    query("SELECT release_version FROM system.local")
+    return True
 
 
 @pytest.fixture(scope="module")
@@ -143,10 +128,7 @@ def test_comes_back_with_its_data(host, how, checks_table):
     key = uuid.uuid4().hex
     query(f"INSERT INTO {checks_table} (name, value) VALUES (%s, %s)", (key, 42))
     time.sleep(COMMITLOG_SYNC_SECONDS + 2)
-    before = main_pid(host)
-    with host.sudo():
-        assert host.run(f"{COMMANDS[how]} cassandra").rc == 0
-    wait_healthy(host, before)
+    interrupt(host, "cassandra", how, lambda: serving(host))
     # After SIGKILL the row comes back from the replayed commit log.
     rows = query(f"SELECT value FROM {checks_table} WHERE name = %s", (key,))
     assert [row.value for row in rows] == [42]
