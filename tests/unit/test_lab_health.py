@@ -1,10 +1,12 @@
 """lab-health against real servers on loopback: HTTP serving the daemons' documented JSON, and
-TCP servers speaking ZooKeeper's four-letter words, Kafka's ApiVersions and CQL's OPTIONS."""
+TCP servers speaking ZooKeeper's four-letter words, Kafka's ApiVersions (in the clear and over
+TLS, as a SASL_SSL listener answers it before any login) and CQL's OPTIONS."""
 
 from __future__ import annotations
 
 import json
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -50,6 +52,51 @@ def tcp_server() -> Iterator[Callable[[Callable[[bytes], bytes]], str]]:
         return f"127.0.0.1:{server.getsockname()[1]}"
 
     start.requests = []
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def lab_ca(lab_tls, monkeypatch) -> str:
+    """lab-health trusts lab_tls's CA (as a host trusts the lab's)."""
+    monkeypatch.setattr(lab_health, "CA_FILE", lab_tls["ca"])
+    return lab_tls["ca"]
+
+
+@pytest.fixture
+def tls_server(lab_tls) -> Iterator[Callable[[Callable[[bytes], bytes]], str]]:
+    """Like tcp_server, over TLS with lab_tls's certificate for 127.0.0.1: the server completes
+    the handshake, reads one request, answers answer(request) and closes. A client that gives
+    up during the handshake lands in .handshake_errors."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(lab_tls["cert"], lab_tls["key"])
+    servers: list[socket.socket] = []
+
+    def start(answer: Callable[[bytes], bytes]) -> str:
+        server = socket.create_server(("127.0.0.1", 0))
+        servers.append(server)
+
+        def serve() -> None:
+            while True:
+                try:
+                    raw, _ = server.accept()
+                except OSError:
+                    return
+                try:
+                    with context.wrap_socket(raw, server_side=True) as conn:
+                        request = conn.recv(4096)
+                        start.requests.append(request)
+                        conn.sendall(answer(request))
+                except (OSError, ssl.SSLError) as exc:
+                    start.handshake_errors.append(exc)
+                    raw.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+        return f"127.0.0.1:{server.getsockname()[1]}"
+
+    start.requests = []
+    start.handshake_errors = []
     yield start
     for server in servers:
         server.close()
@@ -203,15 +250,71 @@ def kafka_answer(correlation_id: int, error_code: int, apis: list[tuple[int, int
 BROKER_APIS = [(0, 0, 9), (1, 0, 15), (3, 0, 12), (18, 0, 3)]
 
 
-def test_kafka_broker_answering_api_versions_is_healthy(tcp_server):
-    address = tcp_server(lambda _: kafka_answer(1, 0, BROKER_APIS))
-    assert lab_health.check("kafka", address) == (True, "broker answers ApiVersions (4 APIs)")
-    (request,) = tcp_server.requests
+def assert_api_versions_request(request: bytes) -> None:
     size, api_key, api_version, correlation_id, client_id_length = struct.unpack(
         ">ihhih", request[:14]
     )
     assert (size, api_key, api_version, correlation_id) == (len(request) - 4, 18, 0, 1)
     assert request[14:] == b"lab-health" and client_id_length == 10
+
+
+def test_kafka_broker_answering_api_versions_over_tls_is_healthy(tls_server, lab_tls, monkeypatch):
+    monkeypatch.setattr(lab_health, "CA_FILE", lab_tls["ca"])
+    address = tls_server(lambda _: kafka_answer(1, 0, BROKER_APIS))
+    assert lab_health.check("kafka", address) == (
+        True,
+        "broker answers ApiVersions (4 APIs) over TLS",
+    )
+    (request,) = tls_server.requests
+    assert_api_versions_request(request)
+
+
+def test_kafka_over_tls_verifies_the_certificate_and_its_names(tls_server, lab_tls, monkeypatch):
+    address = tls_server(lambda _: kafka_answer(1, 0, BROKER_APIS))
+    # Another CA signed nothing here: no request is sent to a broker that is not the lab's.
+    monkeypatch.setattr(lab_health, "CA_FILE", lab_tls["other_ca"])
+    healthy, detail = lab_health.check("kafka", address)
+    assert not healthy and "TLS: unable to get local issuer certificate" in detail, detail
+    # The certificate names 127.0.0.1, not localhost (the same server).
+    monkeypatch.setattr(lab_health, "CA_FILE", lab_tls["ca"])
+    port = address.rsplit(":", 1)[1]
+    healthy, detail = lab_health.check("kafka", f"localhost:{port}")
+    assert not healthy and "TLS: Hostname mismatch" in detail, detail
+    assert tls_server.requests == []
+
+
+def test_kafka_over_tls_refuses_a_broker_without_tls(tcp_server, lab_tls, monkeypatch):
+    """A PLAINTEXT listener does not speak TLS: the check fails instead of reading its answer
+    as a handshake."""
+    monkeypatch.setattr(lab_health, "CA_FILE", lab_tls["ca"])
+    address = tcp_server(lambda _: kafka_answer(1, 0, BROKER_APIS))
+    healthy, detail = lab_health.check("kafka", address)
+    assert not healthy and detail.startswith("kafka at 127.0.0.1:"), detail
+
+
+def test_kafka_without_tls_is_another_kind(tcp_server, tls_server, lab_tls, monkeypatch):
+    address = tcp_server(lambda _: kafka_answer(1, 0, BROKER_APIS))
+    assert lab_health.check("kafka-plaintext", address) == (
+        True,
+        "broker answers ApiVersions (4 APIs)",
+    )
+    (request,) = tcp_server.requests
+    assert_api_versions_request(request)
+    # A TLS listener gives no Kafka answer to a request in the clear.
+    monkeypatch.setattr(lab_health, "CA_FILE", lab_tls["ca"])
+    tls_address = tls_server(lambda _: kafka_answer(1, 0, BROKER_APIS))
+    assert not lab_health.check("kafka-plaintext", tls_address)[0]
+
+
+def test_kafka_uses_the_hosts_lab_ca_when_no_ca_is_given(tmp_path, lab_tls, monkeypatch):
+    monkeypatch.setattr(lab_health, "CA_FILE", None)
+    monkeypatch.setattr(lab_health, "HOST_CA_FILE", lab_tls["ca"])
+    assert lab_health.kafka_tls_context().get_ca_certs()[0]["subject"] == (
+        (("commonName", "unit ca"),),
+    )
+    monkeypatch.setattr(lab_health, "HOST_CA_FILE", str(tmp_path / "missing.crt"))
+    # Without the tls role's copy: the system's trust store (which may be empty here).
+    assert lab_health.kafka_tls_context().verify_mode == ssl.CERT_REQUIRED
 
 
 @pytest.mark.parametrize(
@@ -224,14 +327,17 @@ def test_kafka_broker_answering_api_versions_is_healthy(tcp_server):
         (kafka_answer(1, 0, BROKER_APIS)[:8], "connection closed after 4 of"),
     ],
 )
-def test_kafka_wrong_answers_say_why(tcp_server, answer, why):
-    healthy, detail = lab_health.check("kafka", tcp_server(lambda _: answer))
+def test_kafka_wrong_answers_say_why(tcp_server, tls_server, lab_ca, answer, why):
+    healthy, detail = lab_health.check("kafka-plaintext", tcp_server(lambda _: answer))
+    assert not healthy and why in detail
+    healthy, detail = lab_health.check("kafka", tls_server(lambda _: answer))
     assert not healthy and why in detail
 
 
-def test_kafka_down_is_refused():
-    healthy, detail = lab_health.check("kafka", closed_port())
-    assert not healthy and detail.startswith("kafka at 127.0.0.1:") and "refused" in detail
+@pytest.mark.parametrize("kind", ["kafka", "kafka-plaintext"])
+def test_kafka_down_is_refused(kind):
+    healthy, detail = lab_health.check(kind, closed_port())
+    assert not healthy and detail.startswith(f"{kind} at 127.0.0.1:") and "refused" in detail
 
 
 # Cassandra: the frames of CQL native protocol v4.

@@ -10,6 +10,9 @@ own protocol, with a short timeout (HTTP for the web UIs and REST APIs, the four
 `srvr` for ZooKeeper, an ApiVersions request for Kafka, a CQL OPTIONS frame for Cassandra).
 The page (`page`) answers HTTPS, and its certificate must verify against the host's trust
 store (where the tls role puts the lab's CA) for HOST; `page-http` is the page without TLS.
+A broker (`kafka`) is asked over TLS, its certificate verified against the lab's CA for HOST
+(Kafka answers ApiVersions before any SASL authentication, so no login is needed);
+`kafka-plaintext` is a broker without TLS (kafka_security: plaintext).
 
 Only the standard library: it runs on every host with the system's Python.
 """
@@ -17,6 +20,7 @@ Only the standard library: it runs on every host with the system's Python.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import ssl
 import struct
@@ -195,19 +199,48 @@ def kafka_api_versions_request() -> bytes:
     return struct.pack(">i", len(message)) + message
 
 
-def kafka(address: str) -> Result:
-    with socket.create_connection(split_address(address), timeout=TIMEOUT) as sock:
-        sock.sendall(kafka_api_versions_request())
-        (size,) = struct.unpack(">i", recv_exactly(sock, 4))
-        if not 10 <= size <= 1 << 20:
-            raise ValueError(f"not a Kafka ApiVersions answer (size {size})")
-        body = recv_exactly(sock, size)
+def kafka_api_versions(sock: socket.socket) -> Result:
+    """Send ApiVersions on a connected socket (plain or TLS) and read the broker's answer."""
+    sock.sendall(kafka_api_versions_request())
+    (size,) = struct.unpack(">i", recv_exactly(sock, 4))
+    if not 10 <= size <= 1 << 20:
+        raise ValueError(f"not a Kafka ApiVersions answer (size {size})")
+    body = recv_exactly(sock, size)
     correlation_id, error_code, api_count = struct.unpack(">ihi", body[:10])
     if correlation_id != KAFKA_CORRELATION_ID:
         return False, f"answer to another request (correlation id {correlation_id})"
     if error_code != 0:
         return False, f"ApiVersions error code {error_code}"
     return True, f"broker answers ApiVersions ({api_count} APIs)"
+
+
+# The CA the brokers' certificates are checked against: CA_FILE when set, else the tls role's
+# copy of the lab's CA on this host, else the system's trust store.
+HOST_CA_FILE = "/etc/lab-tls/ca.crt"
+
+
+def kafka_tls_context() -> ssl.SSLContext:
+    cafile = CA_FILE or (HOST_CA_FILE if os.path.exists(HOST_CA_FILE) else None)
+    return ssl.create_default_context(cafile=cafile)
+
+
+def kafka(address: str) -> Result:
+    """A broker's SASL_SSL listener: a TLS handshake whose certificate verifies for HOST, then
+    ApiVersions, which a broker answers before SASL authentication (a liveness check that
+    needs no login)."""
+    host, port = split_address(address)
+    with (
+        socket.create_connection((host, port), timeout=TIMEOUT) as raw,
+        kafka_tls_context().wrap_socket(raw, server_hostname=host) as sock,
+    ):
+        healthy, detail = kafka_api_versions(sock)
+    return healthy, f"{detail} over TLS"
+
+
+def kafka_plaintext(address: str) -> Result:
+    """A broker without TLS (kafka_security: plaintext)."""
+    with socket.create_connection(split_address(address), timeout=TIMEOUT) as sock:
+        return kafka_api_versions(sock)
 
 
 # Cassandra: a CQL native protocol v4 OPTIONS frame (9-byte header: version, flags, stream,
@@ -268,6 +301,7 @@ CHECKS: dict[str, Callable[[str], Result]] = {
     "spark-history": spark_history,
     "zookeeper": zookeeper,
     "kafka": kafka,
+    "kafka-plaintext": kafka_plaintext,
     "cassandra": cassandra,
     "jupyter": jupyter,
     "page": page,
@@ -281,7 +315,8 @@ def reason(exc: Exception) -> str:
     a certificate that does not verify)."""
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
-    cause = getattr(exc, "reason", None)
+    # A TLS error of HTTPS comes inside a URLError; the kafka check's is raised as it is.
+    cause = exc if isinstance(exc, ssl.SSLError) else getattr(exc, "reason", None)
     if isinstance(cause, ssl.SSLCertVerificationError):
         return f"TLS: {cause.verify_message or cause}"
     if isinstance(cause, ssl.SSLError):
