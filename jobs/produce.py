@@ -9,6 +9,10 @@ fast as the broker takes them; ``--limit`` stops after that many messages. A pro
 (sent, rate, errors) is logged every ``--progress-every`` seconds, and the producer is
 flushed at the end. Lines of the file that do not parse are counted and logged; with
 ``--send-rejects`` their raw text is sent as is, to exercise the stream's dead-letter path.
+
+The producer logs in as ``jobs.kafka_security`` says (SASL SCRAM-SHA-512 over TLS by default;
+the login and password come from the environment, ``MOVIELENS_KAFKA_*``, never the command
+line).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import logging
 import os
 import time
 
-from jobs import common
+from jobs import common, kafka_security
 from jobs.movielens import formats
 from jobs.movielens.formats import Reject
 from jobs.reco.ratelimit import Progress, TokenBucket
@@ -104,10 +108,16 @@ def replay(args, producer, sleep=time.sleep, clock=time.monotonic) -> Progress:
 def main(argv: list[str] | None = None) -> int:
     common.setup_logging()
     args = parser().parse_args(argv)
+    try:
+        security = kafka_security.from_env()
+    except kafka_security.KafkaSecurityError as exc:
+        log.error("%s", exc)
+        return 2
     from kafka import KafkaProducer  # noqa: PLC0415 (tests of replay() need no Kafka client)
 
     producer = KafkaProducer(
         bootstrap_servers=args.bootstrap.split(","),
+        **security.kafka_python(),
         acks="all",
         # Idempotence keeps each partition in order on retries with several batches in
         # flight (one in flight at a time would cost most of the throughput).

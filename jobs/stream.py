@@ -14,6 +14,12 @@ stored ratings, and replaces their top-N in ``reco.recommendations`` and
 it writes the model's catalogue to ``reco.movies`` and its version to ``reco.streams``. The logic
 and why replays are harmless (exactly-once effect) are in ``jobs.reco.batch``.
 
+Kafka is read and the dead letters written with the login of ``jobs.kafka_security`` (SASL
+SCRAM-SHA-512 over TLS by default; the password comes from the environment that
+``movielens-job`` reads from the settings file, and reaches the Kafka clients as their JAAS
+line, never the command line). The source's consumer groups, which Spark names itself, begin
+with ``--group-prefix``-stream (``groupIdPrefix``): the prefix the jobs' ACL allows.
+
 The item factors of the latest model (``<models>/latest``) are loaded once on the driver.
 ``--scorer als-subset`` scores with ``ALSModel.recommendForUserSubset`` instead, as the
 original project did: it uses the user factors learnt at training time, so it ignores the
@@ -26,7 +32,7 @@ import argparse
 import logging
 import os
 
-from jobs import common
+from jobs import common, kafka_security
 from jobs.reco import batch, model_store
 from jobs.reco.deadletter import KafkaSink, ListSink
 from jobs.reco.store import CassandraStore, MemoryStore
@@ -41,6 +47,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", default=common.env("KAFKA_BOOTSTRAP", "localhost:9092"))
     p.add_argument("--topic", default=common.env("TOPIC", "movielens_ratings"))
     p.add_argument("--dead-letter-topic", default=common.env("DLQ_TOPIC", "movielens_ratings_dlq"))
+    p.add_argument(
+        "--group-prefix",
+        default=common.env("KAFKA_GROUP_PREFIX", "movielens"),
+        help="the Kafka source's consumer groups are named <prefix>-stream-... (an ACL's prefix)",
+    )
     p.add_argument("--models", default=common.env("MODELS", "hdfs:///models"))
     p.add_argument("--model-version", default=None, help="default: <models>/latest")
     p.add_argument("--checkpoint", default=common.env("CHECKPOINT", "/tmps/stream"))
@@ -100,7 +111,7 @@ def als_subset_scorer(spark, als_path: str) -> batch.Scorer:
     return score
 
 
-def build_context(spark, args) -> batch.Context:
+def build_context(spark, args, security: kafka_security.KafkaSecurity) -> batch.Context:
     served = model_store.load_serving_model(spark, args.models, args.model_version)
     log.info(
         "serving model %s: %d items, rank %d, %s",
@@ -122,7 +133,7 @@ def build_context(spark, args) -> batch.Context:
             username=args.cassandra_user,
             password=os.environ.get(args.cassandra_password_env, ""),
         )
-        sink = KafkaSink(args.bootstrap, args.dead_letter_topic)
+        sink = KafkaSink(args.bootstrap, args.dead_letter_topic, security.kafka_python())
     else:
         store, sink = MemoryStore(), ListSink()
     with common.timed(f"publishing the catalogue of {len(served.movies)} movies", log):
@@ -187,11 +198,20 @@ def log_progress(query) -> None:
     log.info("recent micro-batches: %s", progress_summary(query.recentProgress))
 
 
-def start(spark, args, ctx: batch.Context):
+def source_options(args, security: kafka_security.KafkaSecurity) -> dict[str, str]:
+    """The Kafka source's options: where, what, from where, and how it logs in."""
+    return {
+        "kafka.bootstrap.servers": args.bootstrap,
+        "subscribe": args.topic,
+        "groupIdPrefix": f"{args.group_prefix}-stream",
+        **security.spark_options(),
+    }
+
+
+def start(spark, args, ctx: batch.Context, security: kafka_security.KafkaSecurity):
     source = (
         spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", args.bootstrap)
-        .option("subscribe", args.topic)
+        .options(**source_options(args, security))
         .option("startingOffsets", args.starting_offsets)
         .option("maxOffsetsPerTrigger", args.max_offsets_per_trigger)
         .option("failOnDataLoss", "false")
@@ -212,10 +232,15 @@ def start(spark, args, ctx: batch.Context):
 def main(argv: list[str] | None = None) -> int:
     common.setup_logging()
     args = parser().parse_args(argv)
+    try:
+        security = kafka_security.from_env()
+    except kafka_security.KafkaSecurityError as exc:
+        log.error("%s", exc)
+        return 2
     conf = {"spark.jars.packages": args.packages} if args.packages else {}
     spark = common.spark_session("movielens-stream", args.master, conf)
-    ctx = build_context(spark, args)
-    query = start(spark, args, ctx)
+    ctx = build_context(spark, args, security)
+    query = start(spark, args, ctx, security)
     log.info("streaming %s from %s, checkpoint %s", args.topic, args.bootstrap, args.checkpoint)
     try:
         while not query.awaitTermination(args.progress_every):

@@ -19,6 +19,18 @@ LOCAL_INVENTORY = PROJECT / "inventories" / "local"
 # The defaults of the roles that these helpers repeat (a unit test keeps them equal).
 DEFAULT_CA_DIR = "~/.cache/movielens-lab/tls"  # tls_ca_dir
 DEFAULT_PAGE_PORT = 8050  # movielens_web_port
+DEFAULT_KAFKA_SECURITY = "sasl_ssl"  # kafka_security
+DEFAULT_KAFKA_MODE = "zookeeper"  # kafka_mode
+# The Kafka logins: their names and the variable that holds each password, with its throwaway
+# default for the lab (kafka_admin_password, movielens_kafka_password,
+# movielens_web_kafka_password).
+KAFKA_LOGINS = {
+    "admin": ("kafka_admin_password", "lab-throwaway-kafka-admin-password"),
+    "movielens": ("movielens_kafka_password", "lab-throwaway-kafka-movielens-password"),
+    "movielens_web": ("movielens_web_kafka_password", "lab-throwaway-kafka-web-password"),
+}
+# The client configuration of the Kafka tools on a broker (the admin's login).
+KAFKA_ADMIN_CONFIG = "/etc/kafka/admin.properties"
 
 
 def source() -> str:
@@ -102,6 +114,41 @@ def endpoint(group: str, service: str) -> str:
 
 def kafka_bootstrap() -> str:
     return ",".join(_filters().lab_endpoints(hosts("kafka"), _hostvars(), "kafka"))
+
+
+def kafka_security() -> str:
+    """sasl_ssl or plaintext, as the inventory sets kafka_security for the brokers."""
+    return str(_var(hosts("kafka")[0], "kafka_security", DEFAULT_KAFKA_SECURITY))
+
+
+def kafka_mode() -> str:
+    return str(_var(hosts("kafka")[0], "kafka_mode", DEFAULT_KAFKA_MODE))
+
+
+def kafka_health_kind() -> str:
+    """The lab-health kind of the brokers (TLS unless the inventory turned security off)."""
+    return "kafka" if kafka_security() == "sasl_ssl" else "kafka-plaintext"
+
+
+def kafka_password(user: str) -> str:
+    """The password of one of the lab's Kafka logins, as the inventory sets it."""
+    variable, default = KAFKA_LOGINS[user]
+    return str(_var(hosts("kafka")[0], variable, default))
+
+
+def kafka_client(user: str = "admin", password: str | None = None) -> dict:
+    """kafka-python's settings to reach the brokers from the control node as `user`: SASL
+    SCRAM-SHA-512 over TLS, the brokers' certificates checked against the control node's copy
+    of the lab's CA (with kafka_security: plaintext, none)."""
+    if kafka_security() != "sasl_ssl":
+        return {"security_protocol": "PLAINTEXT"}
+    return {
+        "security_protocol": "SASL_SSL",
+        "ssl_cafile": ca_cert(),
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": user,
+        "sasl_plain_password": kafka_password(user) if password is None else password,
+    }
 
 
 def testinfra_host(name: str):

@@ -57,14 +57,18 @@ class ListSink:
 
 
 class KafkaSink:
-    """Sends dead letters to a Kafka topic (kafka-python), waiting for all replicas."""
+    """Sends dead letters to a Kafka topic (kafka-python), waiting for all replicas;
+    ``client_options`` are the producer's security settings (``KafkaSecurity.kafka_python()``)."""
 
-    def __init__(self, bootstrap_servers: str, topic: str) -> None:
+    def __init__(
+        self, bootstrap_servers: str, topic: str, client_options: dict | None = None
+    ) -> None:
         from kafka import KafkaProducer  # noqa: PLC0415 (only the stream's driver needs it)
 
         self.topic = topic
         self.producer = KafkaProducer(
             bootstrap_servers=bootstrap_servers.split(","),
+            **(client_options or {}),
             acks="all",
             value_serializer=lambda v: json.dumps(v).encode("utf-8"),
         )

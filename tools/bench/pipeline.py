@@ -18,6 +18,9 @@ Measures, and writes to docs/benchmarks/pipeline.json:
   second streaming query beside the service on a scratch checkpoint and stream name.
 
 Everything it sends is bounded by --rates x --seconds; all traffic stays on this machine.
+Kafka is reached with the logins of inventories/local (SASL SCRAM-SHA-512 over TLS, the CA
+from the control node): the ratings as the pipeline's login, the scratch topic made by the
+admin, who lets the pipeline's login write it for the producer's run and removes both after.
 """
 
 from __future__ import annotations
@@ -33,8 +36,20 @@ import yaml
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster
 from kafka import KafkaProducer
-from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.admin import (
+    ACL,
+    ACLFilter,
+    ACLOperation,
+    ACLPermissionType,
+    ACLResourcePatternType,
+    KafkaAdminClient,
+    NewTopic,
+    ResourcePattern,
+    ResourcePatternFilter,
+    ResourceType,
+)
 
+from tests import inventory
 from tools.bench import common
 
 BOOTSTRAP = "127.0.0.1:9092"
@@ -55,10 +70,39 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def admin_client() -> KafkaAdminClient:
+    return KafkaAdminClient(bootstrap_servers=BOOTSTRAP, **inventory.kafka_client("admin"))
+
+
+def scratch_acls(name: str, user: str = "movielens") -> list[ACL]:
+    """What the pipeline's login needs to write the scratch topic."""
+    topic = ResourcePattern(ResourceType.TOPIC, name, ACLResourcePatternType.LITERAL)
+    return [
+        ACL(f"User:{user}", "*", operation, ACLPermissionType.ALLOW, topic)
+        for operation in (ACLOperation.WRITE, ACLOperation.DESCRIBE)
+    ]
+
+
 def scratch_topic(name: str, partitions: int = 3) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    """A topic for the producer's run, which the pipeline's login may write (with security)."""
+    admin = admin_client()
     try:
         admin.create_topics([NewTopic(name, partitions, 1)])
+        if inventory.kafka_security() == "sasl_ssl":
+            admin.create_acls(scratch_acls(name))
+    finally:
+        admin.close()
+
+
+def drop_scratch_topic(name: str) -> None:
+    admin = admin_client()
+    try:
+        if inventory.kafka_security() == "sasl_ssl":
+            topic = ResourcePatternFilter(ResourceType.TOPIC, name, ACLResourcePatternType.LITERAL)
+            admin.delete_acls(
+                [ACLFilter(None, None, ACLOperation.ANY, ACLPermissionType.ANY, topic)]
+            )
+        admin.delete_topics([name])
     finally:
         admin.close()
 
@@ -84,12 +128,15 @@ def producer(host: str, dataset: str, limit: int) -> dict:
     topic = f"bench-produce-{uuid.uuid4().hex[:8]}"
     scratch_topic(topic)
     started = time.monotonic()
-    out = common.on_host(
-        host,
-        f"sudo -u movielens movielens-job produce --input {DATA_DIR}/{dataset} "
-        f"--topic {topic} --rate 0 --limit {limit} 2>&1 | grep 'done: '",
-    )
-    seconds = time.monotonic() - started
+    try:
+        out = common.on_host(
+            host,
+            f"sudo -u movielens movielens-job produce --input {DATA_DIR}/{dataset} "
+            f"--topic {topic} --rate 0 --limit {limit} 2>&1 | grep 'done: '",
+        )
+        seconds = time.monotonic() - started
+    finally:
+        drop_scratch_topic(topic)
     avg = re.search(r"avg=(\d+)/s", out)
     return {
         "messages": limit,
@@ -109,8 +156,15 @@ def movies(host: str, dataset: str) -> list[int]:
 def send_at_rate(
     rate: int, seconds: float, first_user: int, catalogue: list[int], bootstrap: str = BOOTSTRAP
 ) -> dict:
-    """One rating per new user at `rate` per second; returns user -> send time (epoch s)."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks=1, linger_ms=5)
+    """One rating per new user at `rate` per second, sent with the pipeline's login; returns
+    user -> send time (epoch s)."""
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap.split(","),
+        acks=1,
+        linger_ms=5,
+        enable_idempotence=False,
+        **inventory.kafka_client("movielens"),
+    )
     sent: dict[int, float] = {}
     start = time.monotonic()
     count = int(rate * seconds)

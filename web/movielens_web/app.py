@@ -111,7 +111,9 @@ def create_app(  # noqa: C901
     app.jinja_env.filters["when"] = when
     app.jinja_env.globals["csrf_token"] = csrf_token
     reader = reader or Reader(settings)
-    sender = sender or rate.Sender(settings.kafka_bootstrap, settings.topic)
+    sender = sender or rate.Sender(
+        settings.kafka_bootstrap, settings.topic, client_options=settings.kafka_client_options()
+    )
 
     def problem(message: str, code: int):
         if request.path.startswith("/api/"):

@@ -8,7 +8,9 @@ by the ``movielens_web`` role) holds::
      "secret_key_file": "/etc/movielens-web/secret_key",
      "cassandra": {"hosts": ["10.0.0.5"], "port": 9042, "user": "movielens_web",
                    "keyspace": "reco"},
-     "kafka": {"bootstrap": "10.0.0.6:9092", "topic": "movielens_ratings"},
+     "kafka": {"bootstrap": "10.0.0.6:9092", "topic": "movielens_ratings",
+               "security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
+               "user": "movielens_web", "cafile": "/etc/lab-tls/ca.crt"},
      "stream": {"name": "movielens"},
      "webhdfs": "http://10.0.0.7:9870", "hdfs_dirs": ["/input", ...], "models": "/models",
      "services": [{"name": "HDFS NameNode", "kind": "namenode", "address": "10.0.0.7:9870",
@@ -16,6 +18,11 @@ by the ``movielens_web`` role) holds::
 
 A service's ``kind`` and ``address`` (host:port) say which ``lab_health`` check tells whether it
 is healthy (the same check as the restart waits of the roles and ``lab-health``).
+
+The page sends ratings to Kafka (and the status reads the ratings topic's offsets) with its own
+login: SASL SCRAM-SHA-512 over TLS, the brokers' certificates checked against ``cafile``, its
+password from the environment (``MOVIELENS_WEB_KAFKA_PASSWORD``, in the role's ``web.env``).
+A settings file without ``security_protocol`` means PLAINTEXT (a cluster without security).
 
 Without ``tls`` (or with an empty ``cert``) the page serves plain HTTP. The secret key (in its
 own file, readable by the page's group only) signs the session cookie that carries the rating
@@ -29,8 +36,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jobs.kafka_security import DEFAULT_CAFILE, KafkaSecurity, KafkaSecurityError
+
 DEFAULT_PATH = "/etc/movielens-web/settings.json"
 PASSWORD_ENV = "MOVIELENS_WEB_CASSANDRA_PASSWORD"
+KAFKA_PASSWORD_ENV = "MOVIELENS_WEB_KAFKA_PASSWORD"
 
 
 class SettingsError(ValueError):
@@ -65,10 +75,35 @@ class Settings:
     tls_cert: str = ""
     tls_key: str = ""
     secret_key_file: str = ""
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_user: str = ""
+    kafka_password: str = field(default="", repr=False)
+    kafka_cafile: str = DEFAULT_CAFILE
 
     @property
     def tls(self) -> bool:
         return bool(self.tls_cert)
+
+    @property
+    def kafka_security(self) -> KafkaSecurity:
+        """The page's Kafka login (SettingsError when it cannot log in)."""
+        try:
+            return KafkaSecurity(
+                protocol=self.kafka_security_protocol,
+                mechanism=self.kafka_sasl_mechanism,
+                username=self.kafka_user,
+                password=self.kafka_password,
+                cafile=self.kafka_cafile,
+            )
+        except KafkaSecurityError as exc:
+            raise SettingsError(
+                f"{exc} (kafka.user in the settings, {KAFKA_PASSWORD_ENV})"
+            ) from exc
+
+    def kafka_client_options(self) -> dict[str, str]:
+        """kafka-python's security settings of the page's producer and consumers."""
+        return self.kafka_security.kafka_python()
 
     @property
     def scheme(self) -> str:
@@ -86,7 +121,7 @@ def _get(obj: dict, path: str, default=None):
     return value
 
 
-def from_dict(raw: dict, password: str = "") -> Settings:
+def from_dict(raw: dict, password: str = "", kafka_password: str = "") -> Settings:
     try:
         services = tuple(
             Service(s["name"], s["kind"], s["address"], s.get("link", ""))
@@ -113,6 +148,11 @@ def from_dict(raw: dict, password: str = "") -> Settings:
         tls_cert=_get(raw, "tls.cert", ""),
         tls_key=_get(raw, "tls.key", ""),
         secret_key_file=_get(raw, "secret_key_file", ""),
+        kafka_security_protocol=_get(raw, "kafka.security_protocol", "PLAINTEXT").upper(),
+        kafka_sasl_mechanism=_get(raw, "kafka.sasl_mechanism", "SCRAM-SHA-512"),
+        kafka_user=_get(raw, "kafka.user", ""),
+        kafka_password=kafka_password,
+        kafka_cafile=_get(raw, "kafka.cafile", DEFAULT_CAFILE),
     )
 
 
@@ -140,4 +180,8 @@ def load(path: str | None = None) -> Settings:
         raise SettingsError(f"the settings {path} are not JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise SettingsError(f"the settings {path} are not a JSON object")
-    return from_dict(raw, os.environ.get(PASSWORD_ENV, ""))
+    settings = from_dict(
+        raw, os.environ.get(PASSWORD_ENV, ""), os.environ.get(KAFKA_PASSWORD_ENV, "")
+    )
+    settings.kafka_security  # noqa: B018 (a login that cannot work stops the page at once)
+    return settings

@@ -65,12 +65,20 @@ def checked_rating(user_id: int, movie_id: int, value: float, known: Container[i
 
 
 class Sender:
-    """Sends ratings to the ratings topic (kafka-python; the producer is made on first use)."""
+    """Sends ratings to the ratings topic (kafka-python; the producer is made on first use),
+    logged in with ``client_options`` (``Settings.kafka_client_options()``)."""
 
-    def __init__(self, bootstrap: str, topic: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        timeout: float = 10.0,
+        client_options: dict | None = None,
+    ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
         self.timeout = timeout
+        self.client_options = dict(client_options or {})
         self._lock = threading.Lock()
         self._producer = None
 
@@ -83,6 +91,7 @@ class Sender:
                 try:
                     self._producer = KafkaProducer(
                         bootstrap_servers=self.bootstrap.split(","),
+                        **self.client_options,
                         acks="all",
                         request_timeout_ms=int(self.timeout * 1000),
                         max_block_ms=int(self.timeout * 1000),

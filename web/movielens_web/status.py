@@ -4,8 +4,8 @@ Used by the status panel of the page and by ``movielens-status``. Every part is 
 own and a failing part says why, so one service down never hides the state of the others.
 
 - Services: the ``lab_health`` check of each service of the settings (see
-  ``movielens_web.config``), in parallel; for Kafka also the ratings topic, for Cassandra the
-  page's own session.
+  ``movielens_web.config``), in parallel; for Kafka also the ratings topic as the page's login
+  sees it, for Cassandra the page's own session.
 - HDFS: the NameNode's ``FSNamesystemState`` bean (capacity, live DataNodes, safe mode) and
   WebHDFS ``GETCONTENTSUMMARY`` of each pipeline folder.
 - Consumer lag: the streaming job keeps its Kafka offsets in its checkpoint, not in a
@@ -94,11 +94,14 @@ def _session_answers(reader: Reader | None, _settings: Settings) -> tuple[bool, 
     return True, reader.ping()
 
 
-def _consumer(bootstrap: str):
+def _consumer(settings: Settings):
+    """A consumer with the page's login (which may describe the ratings topic, not read it)."""
     from kafka import KafkaConsumer  # noqa: PLC0415
 
     return KafkaConsumer(
-        bootstrap_servers=bootstrap.split(","), request_timeout_ms=int(TIMEOUT * 1000) + 1000
+        bootstrap_servers=settings.kafka_bootstrap.split(","),
+        request_timeout_ms=int(TIMEOUT * 1000) + 1000,
+        **settings.kafka_client_options(),
     )
 
 
@@ -107,16 +110,17 @@ def _topic_exists(_reader: Reader | None, settings: Settings) -> tuple[bool, str
 
     bootstrap, topic = settings.kafka_bootstrap, settings.topic
     try:
-        consumer = _consumer(bootstrap)
+        consumer = _consumer(settings)
     except KafkaError as exc:
         return False, f"no broker answers at {bootstrap}: {exc}"
     try:
         topics = consumer.topics()
     finally:
         consumer.close()
+    # The page's login sees only the topics its ACLs let it describe.
     if topic not in topics:
-        return False, f"answers, but topic {topic} does not exist"
-    return True, f"{len(topics)} topics, {topic} among them"
+        return False, f"answers, but topic {topic} does not exist (or the page may not see it)"
+    return True, f"topic {topic} there for the page's login"
 
 
 # What the page checks beyond a service's health.
@@ -172,7 +176,7 @@ def newest_model(settings: Settings) -> str:
 def end_offsets(settings: Settings) -> dict[int, int]:
     from kafka import TopicPartition  # noqa: PLC0415
 
-    consumer = _consumer(settings.kafka_bootstrap)
+    consumer = _consumer(settings)
     try:
         partitions = consumer.partitions_for_topic(settings.topic) or set()
         tps = [TopicPartition(settings.topic, p) for p in sorted(partitions)]

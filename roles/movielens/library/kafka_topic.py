@@ -23,12 +23,21 @@ description:
     partitions) or when its replication factor differs (that needs a reassignment).
   - Needs kafka-python on the host it runs on (set ansible_python_interpreter to a virtual
     environment that has it).
+  - Logs in as the cluster asks (SASL SCRAM-SHA-512 over TLS, or PLAINTEXT); creating topics
+    needs a login the ACLs allow to (the kafka role's admin).
 options:
   bootstrap_servers: {description: Brokers (host:port, comma separated)., type: str, required: true}
   name: {description: Topic name., type: str, required: true}
   partitions: {description: Number of partitions., type: int, default: 1}
   replication_factor: {description: Replicas of each partition., type: int, default: 1}
   config: {description: Topic configuration on creation (name to value)., type: dict, default: {}}
+  security_protocol: {description: PLAINTEXT or SASL_SSL., type: str, default: PLAINTEXT}
+  sasl_mechanism: {description: SASL mechanism with SASL_SSL., type: str, default: SCRAM-SHA-512}
+  sasl_plain_username: {description: Login with SASL_SSL., type: str}
+  sasl_plain_password: {description: Its password., type: str}
+  ssl_cafile:
+    description: CA certificate (PEM) the brokers' certificates are checked against.
+    type: path
 """
 
 EXAMPLES = r"""
@@ -38,6 +47,11 @@ EXAMPLES = r"""
     name: movielens_ratings
     partitions: 3
     replication_factor: 1
+    security_protocol: SASL_SSL
+    sasl_plain_username: admin
+    sasl_plain_password: "{{ kafka_admin_password }}"
+    ssl_cafile: /etc/lab-tls/ca.crt
+  no_log: true
 """
 
 RETURN = r"""
@@ -59,6 +73,21 @@ def replication_factor(topic: dict) -> int:
     return len(first.get("replica_nodes", first.get("replicas", [])))
 
 
+def client_options(params: dict) -> dict:
+    """kafka-python's security settings from the module's parameters."""
+    protocol = params["security_protocol"]
+    options = {"security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL") and params.get("ssl_cafile"):
+        options["ssl_cafile"] = params["ssl_cafile"]
+    if protocol.startswith("SASL_"):
+        options.update(
+            sasl_mechanism=params["sasl_mechanism"],
+            sasl_plain_username=params["sasl_plain_username"],
+            sasl_plain_password=params["sasl_plain_password"],
+        )
+    return options
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -67,7 +96,20 @@ def main() -> None:
             "partitions": {"type": "int", "default": 1},
             "replication_factor": {"type": "int", "default": 1},
             "config": {"type": "dict", "default": {}},
+            "security_protocol": {
+                "type": "str",
+                "default": "PLAINTEXT",
+                "choices": ["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"],
+            },
+            "sasl_mechanism": {"type": "str", "default": "SCRAM-SHA-512"},
+            "sasl_plain_username": {"type": "str"},
+            "sasl_plain_password": {"type": "str", "no_log": True},
+            "ssl_cafile": {"type": "path"},
         },
+        required_if=[
+            ("security_protocol", "SASL_SSL", ["sasl_plain_username", "sasl_plain_password"]),
+            ("security_protocol", "SASL_PLAINTEXT", ["sasl_plain_username", "sasl_plain_password"]),
+        ],
         supports_check_mode=True,
     )
     if not HAS_KAFKA:
@@ -75,7 +117,9 @@ def main() -> None:
     p = module.params
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=p["bootstrap_servers"].split(","), request_timeout_ms=30000
+            bootstrap_servers=p["bootstrap_servers"].split(","),
+            request_timeout_ms=30000,
+            **client_options(p),
         )
     except KafkaError as exc:
         module.fail_json(msg=f"cannot reach Kafka at {p['bootstrap_servers']}: {exc}")
