@@ -48,8 +48,10 @@ class Replay:
         self.stop()
 
     def _run(self) -> None:
+        # The pipeline's login, as the jobs send ratings.
         producer = KafkaProducer(
             bootstrap_servers=inventory.kafka_bootstrap(),
+            **inventory.kafka_client("movielens"),
             acks="all",
             retries=2**31 - 1,
             delivery_timeout_ms=120_000,
@@ -131,9 +133,11 @@ def under_replicated_blocks(host) -> int:
 
 
 def kafka_under_replicated(host) -> str:
+    """What kafka-topics.sh lists as under-replicated, asked on a broker host as the admin."""
     result = host.run(
         "/opt/kafka/bin/kafka-topics.sh --bootstrap-server "
-        f"{inventory.kafka_bootstrap()} --describe --under-replicated-partitions"
+        f"{inventory.kafka_bootstrap()} --command-config {inventory.KAFKA_ADMIN_CONFIG} "
+        "--describe --under-replicated-partitions"
     )
     return result.stdout.strip() if result.rc == 0 else "kafka-topics.sh failed"
 

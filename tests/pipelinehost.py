@@ -45,7 +45,9 @@ def counted(session) -> int:
 
 
 def topic_size(topic: str = TOPIC) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=inventory.kafka_bootstrap())
+    consumer = KafkaConsumer(
+        bootstrap_servers=inventory.kafka_bootstrap(), **inventory.kafka_client("admin")
+    )
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
         return sum(consumer.end_offsets(partitions).values())

@@ -3,7 +3,9 @@
 HDFS keeps three replicas of a file on three DataNodes and serves it over WebHDFS at addresses
 the control node reaches; a Spark job on YARN runs containers on several NodeManagers and one
 on the standalone master runs executors on several workers; Kafka runs as a KRaft quorum of
-three with the ratings topics replicated three times (two in sync to acknowledge); Cassandra
+three with the ratings topics replicated three times (two in sync to acknowledge), written and
+read with the pipeline's login (what the logins may not do is in the kafka scenario's
+test_kafka_security.py, which runs here too); Cassandra
 is a ring of three nodes holding `reco` three times, written and read at QUORUM through
 different coordinators; the jobs' host has the clients' configuration of every service; every
 host has a certificate from the lab's CA for its names, and trusts the others' (the page over
@@ -29,6 +31,7 @@ from tests import inventory
 from tests.listening import parse_ss
 
 testinfra_hosts = ["masters"]
+ADMIN_CONFIG = f"--command-config {inventory.KAFKA_ADMIN_CONFIG}"
 ENV = ". /etc/profile.d/hadoop.sh && . /etc/profile.d/spark.sh && "
 NODES = 3
 TOPICS = ("movielens_ratings", "movielens_ratings_dlq")
@@ -134,7 +137,8 @@ def test_a_standalone_job_runs_executors_on_several_workers(host, spread_job):
 def test_kafka_metadata_is_a_kraft_quorum_of_three(host):
     bootstrap = inventory.kafka_bootstrap().split(",")[0]
     status = host.run(
-        f"/opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-server {bootstrap} describe --status"
+        f"/opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-server {bootstrap} {ADMIN_CONFIG} "
+        "describe --status"
     )
     assert status.rc == 0, status.stderr
     voters = re.search(r"CurrentVoters:\s*\[([^\]]*)\]", status.stdout)
@@ -145,10 +149,14 @@ def test_kafka_metadata_is_a_kraft_quorum_of_three(host):
 
 def test_three_brokers_and_the_ratings_topics_replicated_three_times(host):
     tools, bootstrap = "/opt/kafka/bin", inventory.kafka_bootstrap()
-    versions = host.run(f"{tools}/kafka-broker-api-versions.sh --bootstrap-server {bootstrap}")
+    versions = host.run(
+        f"{tools}/kafka-broker-api-versions.sh --bootstrap-server {bootstrap} {ADMIN_CONFIG}"
+    )
     brokers = set(re.findall(r"^\S+:\d+ \(id: (\d+)", versions.stdout, re.MULTILINE))
     assert len(brokers) == NODES, versions.stdout[:2000]
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=30000, **inventory.kafka_client("admin")
+    )
     try:
         for topic in admin.describe_topics(list(TOPICS)):
             assert topic["partitions"], topic
@@ -159,7 +167,8 @@ def test_three_brokers_and_the_ratings_topics_replicated_three_times(host):
         admin.close()
     for name in TOPICS:
         configs = host.run(
-            f"{tools}/kafka-configs.sh --bootstrap-server {bootstrap} --describe --all "
+            f"{tools}/kafka-configs.sh --bootstrap-server {bootstrap} {ADMIN_CONFIG} "
+            "--describe --all "
             f"--entity-type topics --entity-name {name}"
         )
         assert re.search(r"^\s*min\.insync\.replicas=2\s", configs.stdout, re.MULTILINE), (
@@ -168,9 +177,13 @@ def test_three_brokers_and_the_ratings_topics_replicated_three_times(host):
 
 
 def test_acks_all_writes_read_back_through_every_broker():
+    """Written and read back with the pipeline's login, which may do both on this topic."""
     topic = TOPICS[0]
     marker = uuid.uuid4().hex.encode()
-    producer = KafkaProducer(bootstrap_servers=inventory.kafka_bootstrap(), acks="all", retries=10)
+    jobs = inventory.kafka_client("movielens")
+    producer = KafkaProducer(
+        bootstrap_servers=inventory.kafka_bootstrap(), acks="all", retries=10, **jobs
+    )
     try:
         metadata = [
             producer.send(topic, key=b"0", value=b'{"probe": "%s"}' % marker).get(timeout=60)
@@ -179,7 +192,9 @@ def test_acks_all_writes_read_back_through_every_broker():
     finally:
         producer.close()
     for address in inventory.addresses("kafka"):
-        consumer = KafkaConsumer(bootstrap_servers=f"{address}:9092", enable_auto_commit=False)
+        consumer = KafkaConsumer(
+            bootstrap_servers=f"{address}:9092", enable_auto_commit=False, **jobs
+        )
         try:
             tp = TopicPartition(topic, metadata[0].partition)
             consumer.assign([tp])
@@ -266,6 +281,12 @@ def test_the_jobs_host_has_every_clients_configuration(host):
     settings = host.run("sudo cat /etc/movielens/movielens.env").stdout
     for address in inventory.addresses("kafka"):
         assert f"{address}:9092" in settings, settings
+    # The jobs' Kafka login is in that file, which only root and the jobs' group read.
+    if inventory.kafka_security() == "sasl_ssl":
+        assert "MOVIELENS_KAFKA_SECURITY_PROTOCOL=SASL_SSL" in settings
+        assert "MOVIELENS_KAFKA_USER=movielens" in settings
+    env_file = host.file("/etc/movielens/movielens.env")
+    assert (env_file.user, env_file.mode) == ("root", 0o640)
 
 
 # That nothing listens on every address is checked on each host by the stack's

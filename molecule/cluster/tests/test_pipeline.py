@@ -61,10 +61,13 @@ def invalid_counted(session) -> int:
 
 
 def dead_letters(since: dict[TopicPartition, int], timeout: float = 30) -> list[dict]:
-    """The dead letters from the offsets `since` to the topic's end, read from every partition
-    (one poll returns what the first brokers answered, not every partition's leader)."""
+    """The dead letters from the offsets `since` to the topic's end, read as the admin (no client
+    login may read them) from every partition (one poll returns what the first brokers
+    answered, not every partition's leader)."""
     consumer = KafkaConsumer(
-        bootstrap_servers=inventory.kafka_bootstrap(), enable_auto_commit=False
+        bootstrap_servers=inventory.kafka_bootstrap(),
+        enable_auto_commit=False,
+        **inventory.kafka_client("admin"),
     )
     try:
         consumer.assign(list(since))
@@ -82,7 +85,9 @@ def dead_letters(since: dict[TopicPartition, int], timeout: float = 30) -> list[
 
 
 def end_offsets(topic: str) -> dict[TopicPartition, int]:
-    consumer = KafkaConsumer(bootstrap_servers=inventory.kafka_bootstrap())
+    consumer = KafkaConsumer(
+        bootstrap_servers=inventory.kafka_bootstrap(), **inventory.kafka_client("admin")
+    )
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
         return consumer.end_offsets(partitions)
@@ -91,7 +96,13 @@ def end_offsets(topic: str) -> dict[TopicPartition, int]:
 
 
 def send(messages: list[tuple[int, bytes | None]], pause: float = 0.0) -> None:
-    producer = KafkaProducer(bootstrap_servers=inventory.kafka_bootstrap(), acks="all", retries=10)
+    """Into the ratings topic with the pipeline's login, as the producer jobs send."""
+    producer = KafkaProducer(
+        bootstrap_servers=inventory.kafka_bootstrap(),
+        acks="all",
+        retries=10,
+        **inventory.kafka_client("movielens"),
+    )
     try:
         for key, value in messages:
             producer.send(TOPIC, key=str(key).encode(), value=value)

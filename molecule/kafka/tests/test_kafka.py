@@ -1,7 +1,11 @@
 """ZooKeeper and a Kafka broker on a Debian 12 host: real reads and writes, restarts, crashes.
 
 The test host shares this machine's network, so the Kafka client here talks to the broker on
-127.0.0.1:9092 directly; ZooKeeper is read with its four-letter words and with zkCli.sh on the host.
+127.0.0.1:9092 directly, as the cluster's admin (SASL SCRAM-SHA-512 over TLS, the broker's
+certificate checked against the control node's copy of the lab's CA; the scratch topics here
+are the admin's to write); the tools on the host use its admin.properties. ZooKeeper is read
+with its four-letter words and with zkCli.sh on the host. What each login may do, and what is
+refused, is in test_kafka_security.py.
 """
 
 import socket
@@ -13,10 +17,15 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
+from tests import inventory
 from tests.labhost import INTERRUPTIONS, eventually, healthy, interrupt, main_pid
 
 ZOOKEEPER = ("127.0.0.1", 2181)
 BOOTSTRAP = "127.0.0.1:9092"
+ADMIN = inventory.kafka_client("admin")
+KIND = inventory.kafka_health_kind()
+LISTENER = "SASL_SSL" if inventory.kafka_security() == "sasl_ssl" else "PLAINTEXT"
+TOOLS = "/opt/kafka/bin"
 ZKCLI = (
     "env ZOOCFGDIR=/etc/zookeeper CLIENT_JVMFLAGS=-Dzookeeper.console.threshold=WARN "
     "/opt/zookeeper/bin/zkCli.sh -server 127.0.0.1:2181"
@@ -44,7 +53,7 @@ def listening_ports(host, pid: str) -> set[str]:
 
 def create_topic(partitions: int = 3) -> str:
     topic = f"lab-{uuid.uuid4().hex[:10]}"
-    admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=20000)
+    admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=20000, **ADMIN)
     try:
         admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
     finally:
@@ -54,7 +63,7 @@ def create_topic(partitions: int = 3) -> str:
 
 def produce(topic: str, count: int) -> list[str]:
     values = [f"{topic}-message-{i:05d}-{uuid.uuid4().hex}" for i in range(count)]
-    producer = KafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", retries=10)
+    producer = KafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", retries=10, **ADMIN)
     try:
         for i, value in enumerate(values):
             producer.send(topic, key=str(i).encode(), value=value.encode())
@@ -68,7 +77,7 @@ def consume_all(topic: str, expected: int, timeout: float = 60) -> list[str]:
     """Everything in the topic, read from the beginning: wait for `expected` records, then keep
     polling a little to catch any extra (a duplicate or a stray record would show)."""
     consumer = KafkaConsumer(
-        bootstrap_servers=BOOTSTRAP, enable_auto_commit=False, auto_offset_reset="earliest"
+        bootstrap_servers=BOOTSTRAP, enable_auto_commit=False, auto_offset_reset="earliest", **ADMIN
     )
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
@@ -93,7 +102,7 @@ def consume_all(topic: str, expected: int, timeout: float = 60) -> list[str]:
 
 def test_zookeeper_and_broker_are_healthy(host):
     assert healthy(host, "zookeeper", "127.0.0.1:2181")
-    assert healthy(host, "kafka", BOOTSTRAP)
+    assert healthy(host, KIND, BOOTSTRAP)
 
 
 def test_zookeeper_four_letter_words():
@@ -134,7 +143,7 @@ def test_zookeeper_runs_as_its_user_with_the_small_heap(host):
 def test_broker_registered_in_zookeeper(host):
     registration = zkcli(host, "get /brokers/ids/1")
     assert registration.rc == 0
-    assert "PLAINTEXT://127.0.0.1:9092" in registration.stdout
+    assert f"{LISTENER}://127.0.0.1:9092" in registration.stdout
 
 
 def test_broker_listens_only_on_its_listener(host):
@@ -156,12 +165,14 @@ def test_console_tools_see_the_topic(host):
     topic = create_topic(partitions=2)
     produce(topic, 7)
     described = host.run(
-        f"/opt/kafka/bin/kafka-topics.sh --bootstrap-server {BOOTSTRAP} --describe --topic {topic}"
+        f"{TOOLS}/kafka-topics.sh --bootstrap-server {BOOTSTRAP} "
+        f"--command-config {inventory.KAFKA_ADMIN_CONFIG} --describe --topic {topic}"
     )
     assert described.rc == 0
     assert "PartitionCount: 2" in described.stdout
     consumed = host.run(
-        f"/opt/kafka/bin/kafka-console-consumer.sh --bootstrap-server {BOOTSTRAP} --topic {topic} "
+        f"{TOOLS}/kafka-console-consumer.sh --bootstrap-server {BOOTSTRAP} --topic {topic} "
+        f"--consumer.config {inventory.KAFKA_ADMIN_CONFIG} "
         "--from-beginning --max-messages 7 --timeout-ms 30000"
     )
     assert consumed.rc == 0
@@ -193,7 +204,7 @@ def test_kafka_recovers(host, how):
     topic = create_topic()
     kept = produce(topic, 100)
 
-    interrupt(host, "kafka", how, lambda: healthy(host, "kafka", BOOTSTRAP))
+    interrupt(host, "kafka", how, lambda: healthy(host, KIND, BOOTSTRAP))
 
     # Everything written before is still there, exactly once.
     received = eventually(lambda: consume_all(topic, 100, timeout=20), "reading the old topic")

@@ -241,7 +241,9 @@ def users_messages() -> list:
 
 def topic_messages() -> list:
     consumer = KafkaConsumer(
-        bootstrap_servers=inventory.kafka_bootstrap(), consumer_timeout_ms=3000
+        bootstrap_servers=inventory.kafka_bootstrap(),
+        consumer_timeout_ms=3000,
+        **inventory.kafka_client("admin"),
     )
     try:
         parts = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC)]
