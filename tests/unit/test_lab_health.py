@@ -1,6 +1,7 @@
 """lab-health against real servers on loopback: HTTP serving the daemons' documented JSON, and
-TCP servers speaking ZooKeeper's four-letter words, Kafka's ApiVersions (in the clear and over
-TLS, as a SASL_SSL listener answers it before any login) and CQL's OPTIONS."""
+TCP servers speaking ZooKeeper's four-letter words, Kafka's ApiVersions and CQL's OPTIONS (in the
+clear and over TLS with a throwaway CA, as a SASL_SSL listener answers ApiVersions before any
+login)."""
 
 from __future__ import annotations
 
@@ -306,15 +307,15 @@ def test_kafka_without_tls_is_another_kind(tcp_server, tls_server, lab_tls, monk
     assert not lab_health.check("kafka-plaintext", tls_address)[0]
 
 
-def test_kafka_uses_the_hosts_lab_ca_when_no_ca_is_given(tmp_path, lab_tls, monkeypatch):
+def test_tls_uses_the_hosts_lab_ca_when_no_ca_is_given(tmp_path, lab_tls, monkeypatch):
     monkeypatch.setattr(lab_health, "CA_FILE", None)
     monkeypatch.setattr(lab_health, "HOST_CA_FILE", lab_tls["ca"])
-    assert lab_health.kafka_tls_context().get_ca_certs()[0]["subject"] == (
+    assert lab_health.tls_client().get_ca_certs()[0]["subject"] == (
         (("commonName", "unit ca"),),
     )
     monkeypatch.setattr(lab_health, "HOST_CA_FILE", str(tmp_path / "missing.crt"))
     # Without the tls role's copy: the system's trust store (which may be empty here).
-    assert lab_health.kafka_tls_context().verify_mode == ssl.CERT_REQUIRED
+    assert lab_health.tls_client().verify_mode == ssl.CERT_REQUIRED
 
 
 @pytest.mark.parametrize(
@@ -363,10 +364,79 @@ SUPPORTED_BODY = (
 )
 
 
-def test_cassandra_answering_supported_is_healthy(tcp_server):
+OPTIONS_FRAME = bytes([4, 0, 0, 0, 5, 0, 0, 0, 0])
+
+
+@pytest.fixture
+def cql_tls_server(lab_tls) -> Iterator[tuple[str, list[bytes]]]:
+    """A node that speaks CQL over TLS only, with lab_tls's certificate for 127.0.0.1: it answers
+    one OPTIONS frame per connection with SUPPORTED. Yields (address, requests received)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(lab_tls["cert"], lab_tls["key"])
+    server = socket.create_server(("127.0.0.1", 0))
+    requests: list[bytes] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                try:
+                    with context.wrap_socket(conn, server_side=True) as tls:
+                        requests.append(tls.recv(4096))
+                        tls.sendall(cql_frame(0x06, SUPPORTED_BODY))
+                except OSError:  # the client refused the certificate, or spoke plaintext
+                    continue
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"127.0.0.1:{server.getsockname()[1]}", requests
+    server.close()
+
+
+def test_cassandra_over_tls_verified_against_the_ca(cql_tls_server, lab_tls, monkeypatch):
+    address, requests = cql_tls_server
+    monkeypatch.setattr(lab_health, "CA_FILE", lab_tls["ca"])
+    healthy, detail = lab_health.check("cassandra", address)
+    assert healthy, detail
+    assert detail.startswith("answers CQL (versions 3.4.7) over TLSv1.")
+    assert requests == [OPTIONS_FRAME]
+
+
+def test_cassandra_over_tls_refuses_another_ca_and_another_name(
+    cql_tls_server, lab_tls, monkeypatch
+):
+    address, requests = cql_tls_server
+    monkeypatch.setattr(lab_health, "CA_FILE", lab_tls["other_ca"])
+    healthy, detail = lab_health.check("cassandra", address)
+    assert not healthy and "TLS: unable to get local issuer certificate" in detail, detail
+    # The certificate names 127.0.0.1, not localhost (the same server).
+    monkeypatch.setattr(lab_health, "CA_FILE", lab_tls["ca"])
+    healthy, detail = lab_health.check("cassandra", f"localhost:{address.rsplit(':', 1)[1]}")
+    assert not healthy and "TLS: Hostname mismatch" in detail, detail
+    assert requests == [], "an OPTIONS frame went to a node that did not verify"
+
+
+def test_cassandra_tls_and_plaintext_do_not_mix(cql_tls_server, tcp_server, lab_tls, monkeypatch):
+    monkeypatch.setattr(lab_health, "CA_FILE", lab_tls["ca"])
+    # A plaintext OPTIONS frame to a node that requires TLS gets no CQL answer.
+    address, requests = cql_tls_server
+    healthy, detail = lab_health.check("cassandra-plain", address)
+    assert not healthy and detail.startswith("cassandra-plain at 127.0.0.1:"), detail
+    assert requests == []
+    # TLS to a plaintext node: its CQL answer is no TLS handshake.
+    plaintext = tcp_server(lambda _: cql_frame(0x06, SUPPORTED_BODY))
+    healthy, detail = lab_health.check("cassandra", plaintext)
+    assert not healthy and "TLS: " in detail, detail
+    assert lab_health.check("cassandra-plain", plaintext) == (True, "answers CQL (versions 3.4.7)")
+
+
+def test_cassandra_without_tls_answering_supported_is_healthy(tcp_server):
     address = tcp_server(lambda _: cql_frame(0x06, SUPPORTED_BODY))
-    assert lab_health.check("cassandra", address) == (True, "answers CQL (versions 3.4.7)")
-    assert tcp_server.requests == [bytes([4, 0, 0, 0, 5, 0, 0, 0, 0])]
+    assert lab_health.check("cassandra-plain", address) == (True, "answers CQL (versions 3.4.7)")
+    assert tcp_server.requests == [OPTIONS_FRAME]
 
 
 @pytest.mark.parametrize(
@@ -379,7 +449,7 @@ def test_cassandra_answering_supported_is_healthy(tcp_server):
     ],
 )
 def test_cassandra_wrong_answers_say_why(tcp_server, answer, why):
-    healthy, detail = lab_health.check("cassandra", tcp_server(lambda _: answer))
+    healthy, detail = lab_health.check("cassandra-plain", tcp_server(lambda _: answer))
     assert not healthy and why in detail
 
 

@@ -8,11 +8,11 @@ exits 0 and prints what it saw when the daemon at HOST:PORT is healthy, else exi
 prints why not. KIND is one of the keys of CHECKS. Each check asks the daemon itself, on its
 own protocol, with a short timeout (HTTP for the web UIs and REST APIs, the four-letter word
 `srvr` for ZooKeeper, an ApiVersions request for Kafka, a CQL OPTIONS frame for Cassandra).
-The page (`page`) answers HTTPS, and its certificate must verify against the host's trust
-store (where the tls role puts the lab's CA) for HOST; `page-http` is the page without TLS.
-A broker (`kafka`) is asked over TLS, its certificate verified against the lab's CA for HOST
-(Kafka answers ApiVersions before any SASL authentication, so no login is needed);
-`kafka-plaintext` is a broker without TLS (kafka_security: plaintext).
+The page (`page`) answers HTTPS, Cassandra (`cassandra`) speaks CQL over TLS and a broker
+(`kafka`) its protocol over TLS; their certificates must verify for HOST against the lab's CA
+(the tls role's copy on the host, else the system's trust store). Kafka answers ApiVersions
+before any SASL authentication, so no login is needed. `page-http`, `cassandra-plain` and
+`kafka-plaintext` are the same checks without TLS.
 
 Only the standard library: it runs on every host with the system's Python.
 """
@@ -44,8 +44,19 @@ def split_address(address: str) -> tuple[str, int]:
 
 # HTTP: the daemon's own answer, never a proxy's (the hosts may have http_proxy set).
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-# HTTPS is verified against these CA certificates (a PEM file), None: the system's trust store.
+# TLS (the page's HTTPS, Cassandra's CQL, Kafka) is verified against these CA certificates (a
+# PEM file); None: the tls role's copy of the lab's CA on this host, else the system's trust
+# store.
 CA_FILE: str | None = None
+HOST_CA_FILE = "/etc/lab-tls/ca.crt"
+
+
+def tls_client() -> ssl.SSLContext:
+    """A client context that verifies the server for the host connected to (see CA_FILE)."""
+    cafile = CA_FILE or (HOST_CA_FILE if os.path.exists(HOST_CA_FILE) else None)
+    context = ssl.create_default_context(cafile=cafile)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
 
 def url_host(host: str) -> str:
@@ -56,7 +67,7 @@ def http_text(address: str, path: str, scheme: str = "http") -> str:
     host, port = split_address(address)
     opener = _OPENER
     if scheme == "https":
-        context = ssl.create_default_context(cafile=CA_FILE)
+        context = tls_client()
         opener = urllib.request.build_opener(
             urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
         )
@@ -214,16 +225,6 @@ def kafka_api_versions(sock: socket.socket) -> Result:
     return True, f"broker answers ApiVersions ({api_count} APIs)"
 
 
-# The CA the brokers' certificates are checked against: CA_FILE when set, else the tls role's
-# copy of the lab's CA on this host, else the system's trust store.
-HOST_CA_FILE = "/etc/lab-tls/ca.crt"
-
-
-def kafka_tls_context() -> ssl.SSLContext:
-    cafile = CA_FILE or (HOST_CA_FILE if os.path.exists(HOST_CA_FILE) else None)
-    return ssl.create_default_context(cafile=cafile)
-
-
 def kafka(address: str) -> Result:
     """A broker's SASL_SSL listener: a TLS handshake whose certificate verifies for HOST, then
     ApiVersions, which a broker answers before SASL authentication (a liveness check that
@@ -231,7 +232,7 @@ def kafka(address: str) -> Result:
     host, port = split_address(address)
     with (
         socket.create_connection((host, port), timeout=TIMEOUT) as raw,
-        kafka_tls_context().wrap_socket(raw, server_hostname=host) as sock,
+        tls_client().wrap_socket(raw, server_hostname=host) as sock,
     ):
         healthy, detail = kafka_api_versions(sock)
     return healthy, f"{detail} over TLS"
@@ -275,11 +276,11 @@ def cql_supported(body: bytes) -> dict[str, list[str]]:
     return options
 
 
-def cassandra(address: str) -> Result:
-    with socket.create_connection(split_address(address), timeout=TIMEOUT) as sock:
-        sock.sendall(cql_options_frame())
-        version, _flags, _stream, opcode, length = struct.unpack(">BBhBi", recv_exactly(sock, 9))
-        body = recv_exactly(sock, length) if 0 <= length <= 1 << 20 else b""
+def cql_options(sock: socket.socket) -> Result:
+    """Send OPTIONS on a connected socket (plain or TLS) and read the answer."""
+    sock.sendall(cql_options_frame())
+    version, _flags, _stream, opcode, length = struct.unpack(">BBhBi", recv_exactly(sock, 9))
+    body = recv_exactly(sock, length) if 0 <= length <= 1 << 20 else b""
     if version != CQL_RESPONSE | CQL_VERSION:
         return False, f"not a CQL v4 answer (version byte {version:#04x})"
     if opcode == CQL_ERROR:
@@ -289,6 +290,24 @@ def cassandra(address: str) -> Result:
         return False, f"answered OPTIONS with opcode {opcode:#04x}, not SUPPORTED"
     cql_versions = cql_supported(body).get("CQL_VERSION", [])
     return True, f"answers CQL (versions {', '.join(cql_versions) or 'unknown'})"
+
+
+def cassandra(address: str) -> Result:
+    """CQL over TLS, the node's certificate verified for the address's host."""
+    host, port = split_address(address)
+    with (
+        socket.create_connection((host, port), timeout=TIMEOUT) as raw,
+        tls_client().wrap_socket(raw, server_hostname=host) as sock,
+    ):
+        healthy, detail = cql_options(sock)
+        protocol = sock.version()
+    return healthy, f"{detail} over {protocol}" if healthy else detail
+
+
+def cassandra_plain(address: str) -> Result:
+    """CQL without TLS (cassandra_tls: false)."""
+    with socket.create_connection(split_address(address), timeout=TIMEOUT) as sock:
+        return cql_options(sock)
 
 
 CHECKS: dict[str, Callable[[str], Result]] = {
@@ -303,6 +322,7 @@ CHECKS: dict[str, Callable[[str], Result]] = {
     "kafka": kafka,
     "kafka-plaintext": kafka_plaintext,
     "cassandra": cassandra,
+    "cassandra-plain": cassandra_plain,
     "jupyter": jupyter,
     "page": page,
     "page-http": page_http,
@@ -310,17 +330,24 @@ CHECKS: dict[str, Callable[[str], Result]] = {
 }
 
 
+def tls_reason(exc: Exception) -> str | None:
+    """A TLS failure in words, raised itself or wrapped by urllib; None for any other error."""
+    for error in (exc, getattr(exc, "reason", None)):
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return f"TLS: {error.verify_message or error}"
+        if isinstance(error, ssl.SSLError):
+            return f"TLS: {error.reason or error}"
+    return None
+
+
 def reason(exc: Exception) -> str:
     """What went wrong, in words (a refused connection, a timeout, an HTTP status, bad data,
     a certificate that does not verify)."""
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
-    # A TLS error of HTTPS comes inside a URLError; the kafka check's is raised as it is.
-    cause = exc if isinstance(exc, ssl.SSLError) else getattr(exc, "reason", None)
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        return f"TLS: {cause.verify_message or cause}"
-    if isinstance(cause, ssl.SSLError):
-        return f"TLS: {cause.reason or cause}"
+    tls = tls_reason(exc)
+    if tls is not None:
+        return tls
     if isinstance(exc, json.JSONDecodeError):
         return f"the answer is not JSON ({exc.msg})"
     if isinstance(exc, KeyError | AttributeError):
