@@ -3,7 +3,7 @@
     spark-submit --packages org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.1 \
         --py-files build/jobs.zip jobs/stream.py \
         --bootstrap kafka1:9092 --models hdfs:///models --checkpoint hdfs:///tmps/stream \
-        --cassandra-hosts cass1
+        --cassandra-hosts cass1 --cassandra-ca /etc/lab-tls/ca.crt
 
 Reads the ratings topic (``startingOffsets`` earliest on the first start; afterwards the
 offsets come from the checkpoint), and for each micro-batch (``foreachBatch``) validates
@@ -71,6 +71,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--cassandra-port", type=int, default=common.env_int("CASSANDRA_PORT", 9042))
     p.add_argument("--cassandra-user", default=common.env("CASSANDRA_USER", ""))
     p.add_argument(
+        "--cassandra-ca",
+        default=common.env("CASSANDRA_CA", ""),
+        help="CA certificate (PEM) to verify the nodes against: TLS; empty: plaintext",
+    )
+    p.add_argument(
         "--cassandra-password-env",
         default="MOVIELENS_CASSANDRA_PASSWORD",
         help="environment variable holding the password (kept off the command line)",
@@ -132,6 +137,7 @@ def build_context(spark, args, security: kafka_security.KafkaSecurity) -> batch.
             create_schema=args.create_schema,
             username=args.cassandra_user,
             password=os.environ.get(args.cassandra_password_env, ""),
+            ca_file=args.cassandra_ca,
         )
         sink = KafkaSink(args.bootstrap, args.dead_letter_topic, security.kafka_python())
     else:

@@ -180,10 +180,31 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_cert())
 
 
+def _flag(value) -> bool:
+    return str(value).strip().lower() not in ("false", "no", "0", "off")
+
+
+def cassandra_tls() -> bool:
+    """Whether the inventory's Cassandra speaks TLS (cassandra_tls, the role's default true)."""
+    host = (hosts("cassandra") or hosts("all"))[0]
+    return _flag(_var(host, "cassandra_tls", True))
+
+
+def cassandra_ssl_context() -> ssl.SSLContext | None:
+    """cassandra-driver's ssl_context for the inventory's Cassandra: the lab's CA only, each
+    node's certificate checked for the address connected to; None when it is plaintext."""
+    return tls_context() if cassandra_tls() else None
+
+
+def cassandra_password(name: str, default: str) -> str:
+    """A Cassandra password as the inventory sets it (e.g. cassandra_superuser_password)."""
+    return str(_var((hosts("cassandra") or hosts("all"))[0], name, default))
+
+
 def page_url(path: str = "") -> str:
     """The recommendations page as a browser reaches it: https unless the inventory turned TLS
     off (movielens_web_tls: false)."""
     host = hosts("movielens_web")[0]
-    tls = str(_var(host, "movielens_web_tls", True)).lower() not in ("false", "no", "0")
+    tls = _flag(_var(host, "movielens_web_tls", True))
     port = _var(host, "movielens_web_port", DEFAULT_PAGE_PORT)
     return f"{'https' if tls else 'http'}://{address(host)}:{port}{path}"

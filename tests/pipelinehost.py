@@ -28,9 +28,13 @@ def stream_running(host) -> bool:
 
 @contextmanager
 def cassandra_session():
-    """A session on keyspace reco with the jobs' login."""
+    """A session on keyspace reco with the jobs' login (over TLS verified against the control
+    node's copy of the lab's CA, unless the inventory turned Cassandra's TLS off)."""
     cluster = Cluster(
-        inventory.addresses("cassandra", "cassandra"), auth_provider=LOGIN, connect_timeout=10
+        inventory.addresses("cassandra", "cassandra"),
+        auth_provider=LOGIN,
+        ssl_context=inventory.cassandra_ssl_context(),
+        connect_timeout=10,
     )
     try:
         yield cluster.connect("reco")

@@ -169,10 +169,11 @@ class CassandraStore:
         replication_factor: int = 1,
         username: str = "",
         password: str = "",
+        ca_file: str = "",
     ) -> None:
         from jobs.reco.cql import connect_cluster  # noqa: PLC0415 (pure modules import this one)
 
-        self.cluster = connect_cluster(hosts, port, username, password)
+        self.cluster = connect_cluster(hosts, port, username, password, ca_file)
         self.session = self.cluster.connect()
         if create_schema:
             for stmt in schema_cql(keyspace, replication_factor):

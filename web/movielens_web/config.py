@@ -7,7 +7,7 @@ by the ``movielens_web`` role) holds::
      "tls": {"cert": "/etc/lab-tls/host.crt", "key": "/etc/lab-tls/host.key"},
      "secret_key_file": "/etc/movielens-web/secret_key",
      "cassandra": {"hosts": ["10.0.0.5"], "port": 9042, "user": "movielens_web",
-                   "keyspace": "reco"},
+                   "keyspace": "reco", "ca": "/etc/lab-tls/ca.crt"},
      "kafka": {"bootstrap": "10.0.0.6:9092", "topic": "movielens_ratings",
                "security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
                "user": "movielens_web", "cafile": "/etc/lab-tls/ca.crt"},
@@ -23,6 +23,9 @@ The page sends ratings to Kafka (and the status reads the ratings topic's offset
 login: SASL SCRAM-SHA-512 over TLS, the brokers' certificates checked against ``cafile``, its
 password from the environment (``MOVIELENS_WEB_KAFKA_PASSWORD``, in the role's ``web.env``).
 A settings file without ``security_protocol`` means PLAINTEXT (a cluster without security).
+
+With ``cassandra.ca`` (a CA certificate) the page reaches Cassandra over TLS and verifies each
+node's certificate against it for the node's address; without it, in plaintext.
 
 Without ``tls`` (or with an empty ``cert``) the page serves plain HTTP. The secret key (in its
 own file, readable by the page's group only) signs the session cookie that carries the rating
@@ -66,6 +69,7 @@ class Settings:
     cassandra_port: int = 9042
     cassandra_user: str = ""
     cassandra_password: str = field(default="", repr=False)
+    cassandra_ca: str = ""
     keyspace: str = "reco"
     topic: str = "movielens_ratings"
     stream: str = "movielens"
@@ -139,6 +143,7 @@ def from_dict(raw: dict, password: str = "", kafka_password: str = "") -> Settin
         cassandra_port=int(_get(raw, "cassandra.port", 9042)),
         cassandra_user=_get(raw, "cassandra.user", ""),
         cassandra_password=password,
+        cassandra_ca=_get(raw, "cassandra.ca", ""),
         keyspace=_get(raw, "cassandra.keyspace", "reco"),
         topic=_get(raw, "kafka.topic", "movielens_ratings"),
         stream=_get(raw, "stream.name", "movielens"),

@@ -117,6 +117,7 @@ class Reader:
             s.cassandra_port,
             s.cassandra_user,
             s.cassandra_password,
+            s.cassandra_ca,
             connect_timeout=5,
         )
         try:

@@ -124,7 +124,11 @@ def _topic_exists(_reader: Reader | None, settings: Settings) -> tuple[bool, str
 
 
 # What the page checks beyond a service's health.
-PAGE_CHECKS = {"kafka": _topic_exists, "cassandra": _session_answers}
+PAGE_CHECKS = {
+    "kafka": _topic_exists,
+    "cassandra": _session_answers,
+    "cassandra-plain": _session_answers,
+}
 
 
 def _why(exc: Exception) -> str:

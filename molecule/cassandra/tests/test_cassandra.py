@@ -8,6 +8,7 @@ from cassandra import AuthenticationFailed
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster, NoHostAvailable
 
+from tests import inventory
 from tests.labhost import INTERRUPTIONS, healthy, interrupt
 
 HOST = "127.0.0.1"
@@ -20,10 +21,13 @@ COMMITLOG_SYNC_SECONDS = 10
 
 
 def connect(user: str, password: str):
+    """A session as user, over TLS verified against the lab's CA (unless the inventory turned
+    Cassandra's TLS off)."""
     cluster = Cluster(
         [HOST],
         port=PORT,
         auth_provider=PlainTextAuthProvider(username=user, password=password),
+        ssl_context=inventory.cassandra_ssl_context(),
         connect_timeout=10,
     )
     return cluster, cluster.connect()
@@ -107,7 +111,8 @@ def test_superuser_replaces_the_default_one():
 
 def serving(host) -> bool:
     """Healthy (lab-health) and answering a query of the superuser."""
-    if not healthy(host, "cassandra", f"{HOST}:{PORT}"):
+    kind = "cassandra" if inventory.cassandra_tls() else "cassandra-plain"
+    if not healthy(host, kind, f"{HOST}:{PORT}"):
         return False
     query("SELECT release_version FROM system.local")
     return True

@@ -7,10 +7,9 @@ three with the ratings topics replicated three times (two in sync to acknowledge
 read with the pipeline's login (what the logins may not do is in the kafka scenario's
 test_kafka_security.py, which runs here too); Cassandra
 is a ring of three nodes holding `reco` three times, written and read at QUORUM through
-different coordinators; the jobs' host has the clients' configuration of every service; every
-host has a certificate from the lab's CA for its names, and trusts the others' (the page over
-HTTPS from every host).
-"""
+different coordinators over TLS; the jobs' host has the clients' configuration of every
+service; every host has a certificate from the lab's CA for its names, and trusts the others'
+(the page over HTTPS from every host)."""
 
 from __future__ import annotations
 
@@ -36,6 +35,9 @@ ENV = ". /etc/profile.d/hadoop.sh && . /etc/profile.d/spark.sh && "
 NODES = 3
 TOPICS = ("movielens_ratings", "movielens_ratings_dlq")
 SUPERUSER = PlainTextAuthProvider(username="admin", password="lab-cassandra-secret")
+# CQL over TLS, each node verified against the control node's copy of the lab's CA (the TLS
+# checks of both of Cassandra's ports: ../../cassandra/tests/test_cassandra_tls.py).
+TLS = inventory.cassandra_ssl_context()
 # Prints the host each partition ran on: the executors' hosts.
 SPREAD_JOB = """
 import socket, sys
@@ -211,7 +213,7 @@ def test_acks_all_writes_read_back_through_every_broker():
 
 def test_cassandra_ring_has_three_nodes_up():
     for address in inventory.addresses("cassandra"):
-        cluster = Cluster([address], auth_provider=SUPERUSER, connect_timeout=15)
+        cluster = Cluster([address], auth_provider=SUPERUSER, ssl_context=TLS, connect_timeout=15)
         try:
             session = cluster.connect()
             peers = list(session.execute("SELECT peer FROM system.peers"))
@@ -230,7 +232,7 @@ def test_nodetool_reports_every_node_up_and_normal(host):
 
 def test_reco_is_replicated_three_times_and_quorum_reads_see_quorum_writes():
     first, *others = inventory.addresses("cassandra")
-    cluster = Cluster([first], auth_provider=SUPERUSER, connect_timeout=15)
+    cluster = Cluster([first], auth_provider=SUPERUSER, ssl_context=TLS, connect_timeout=15)
     try:
         session = cluster.connect()
         keyspace = session.execute(
@@ -251,7 +253,7 @@ def test_reco_is_replicated_three_times_and_quorum_reads_see_quorum_writes():
     finally:
         cluster.shutdown()
     for address in others:
-        reader = Cluster([address], auth_provider=SUPERUSER, connect_timeout=15)
+        reader = Cluster([address], auth_provider=SUPERUSER, ssl_context=TLS, connect_timeout=15)
         try:
             row = (
                 reader.connect()
@@ -287,6 +289,8 @@ def test_the_jobs_host_has_every_clients_configuration(host):
         assert "MOVIELENS_KAFKA_USER=movielens" in settings
     env_file = host.file("/etc/movielens/movielens.env")
     assert (env_file.user, env_file.mode) == ("root", 0o640)
+    # The jobs reach Cassandra over TLS, verifying the nodes against the lab's CA.
+    assert "MOVIELENS_CASSANDRA_CA=/etc/lab-tls/ca.crt" in settings, settings
 
 
 # That nothing listens on every address is checked on each host by the stack's

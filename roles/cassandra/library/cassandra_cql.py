@@ -27,6 +27,13 @@ description:
 options:
   login_host: {description: Address of the node's CQL port., type: str, default: 127.0.0.1}
   login_port: {description: CQL port., type: int, default: 9042}
+  ssl_ca:
+    description:
+      - CA certificate (PEM, a path on the node the module runs on) to verify the node's
+        certificate against, for its address I(login_host); the connection is TLS. "" for
+        plaintext.
+    type: path
+    default: ""
   wait_timeout: {description: Seconds to wait for the node to answer., type: int, default: 60}
   login_user: {description: Role to log in as., type: str, required: true}
   login_password: {description: Its password., type: str, required: true}
@@ -56,6 +63,15 @@ results:
 MAX_ROWS = 1000
 
 
+def tls_hint(params) -> str:
+    if not params["ssl_ca"]:
+        return ""
+    return (
+        " (over TLS: if the ring does not serve TLS yet, run playbooks/site.yml first;"
+        " cassandra_tls: false keeps it plaintext)"
+    )
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -72,7 +88,9 @@ def main() -> None:
         module.fail_json(msg=missing_required_lib(DRIVER_LIBRARY))
     params = module.params
     try:
-        node = Node(params["login_host"], params["login_port"], params["consistency"])
+        node = Node(
+            params["login_host"], params["login_port"], params["consistency"], params["ssl_ca"]
+        )
     except KeyError:
         module.fail_json(msg=f"Unknown consistency level {params['consistency']}")
     results = []
@@ -99,7 +117,7 @@ def main() -> None:
     except LoginRefused:
         module.fail_json(msg=f"Cassandra refuses the login {params['login_user']}")
     except Unreachable as exc:
-        module.fail_json(msg=f"Cassandra does not answer CQL: {exc}")
+        module.fail_json(msg=f"Cassandra does not answer CQL: {exc}{tls_hint(params)}")
     finally:
         node.close()
     module.exit_json(changed=before != after, results=results)

@@ -35,6 +35,13 @@ description:
 options:
   login_host: {description: Address of the node's CQL port., type: str, default: 127.0.0.1}
   login_port: {description: CQL port., type: int, default: 9042}
+  ssl_ca:
+    description:
+      - CA certificate (PEM, a path on the node the module runs on) to verify the node's
+        certificate against, for its address I(login_host); the connection is TLS. "" for
+        plaintext.
+    type: path
+    default: ""
   wait_timeout:
     description: Seconds to wait for the node to answer and for a fresh node's default login.
     type: int
@@ -219,7 +226,7 @@ def main() -> None:
         candidates.append((params["name"], params["previous_password"], "previous"))
     candidates.append((params["default_login"], DEFAULT_PASSWORD, "default"))
 
-    node = Node(params["login_host"], params["login_port"])
+    node = Node(params["login_host"], params["login_port"], ssl_ca=params["ssl_ca"])
     actions: list[str] = []
     try:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 
 try:
@@ -20,6 +21,7 @@ DRIVER_LIBRARY = "cassandra-driver (Debian package python3-cassandra)"
 CONNECTION_OPTIONS = {
     "login_host": {"type": "str", "default": "127.0.0.1"},
     "login_port": {"type": "int", "default": 9042},
+    "ssl_ca": {"type": "path", "default": ""},
     "wait_timeout": {"type": "int", "default": 60},
 }
 
@@ -32,19 +34,31 @@ class Unreachable(Exception):
     """The node did not answer (not started yet, or the address is wrong)."""
 
 
+def tls_context(ca_file: str) -> ssl.SSLContext:
+    """A client context that trusts the CA certificate in ca_file only, checks that the node's
+    certificate names the address connected to, and speaks TLS 1.2 or newer."""
+    context = ssl.create_default_context(cafile=ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
 def quote_identifier(name: str) -> str:
     """A CQL identifier in double quotes, safe for names of any case or character."""
     return '"' + name.replace('"', '""') + '"'
 
 
 class Node:
-    """One node and the session on it; every request goes to that node only."""
+    """One node and the session on it; every request goes to that node only, over TLS verified
+    against ssl_ca when it names a CA certificate ("" for plaintext)."""
 
-    def __init__(self, host: str, port: int, consistency: str = "LOCAL_QUORUM") -> None:
+    def __init__(
+        self, host: str, port: int, consistency: str = "LOCAL_QUORUM", ssl_ca: str = ""
+    ) -> None:
         # The driver logs protocol negotiation and reconnections; the module reports itself.
         logging.getLogger("cassandra").setLevel(logging.CRITICAL)
         self.host = host
         self.port = port
+        self.ssl_ca = ssl_ca
         self.consistency = ConsistencyLevel.name_to_value[consistency.upper()]
         self.cluster = None
         self.session = None
@@ -66,6 +80,7 @@ class Node:
             control_connection_timeout=10,
             schema_metadata_enabled=False,
             token_metadata_enabled=False,
+            ssl_context=self._tls_context(),
         )
         try:
             self.session = cluster.connect(keyspace)
@@ -73,11 +88,24 @@ class Node:
             cluster.shutdown()
             if any(isinstance(error, AuthenticationFailed) for error in exc.errors.values()):
                 raise LoginRefused(user) from None
-            raise Unreachable(f"{self.host}:{self.port}: {exc}") from None
+            raise Unreachable(f"{self.describe()}: {exc}") from None
         except AuthenticationFailed:
             cluster.shutdown()
             raise LoginRefused(user) from None
         self.cluster = cluster
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        if not self.ssl_ca:
+            return None
+        try:
+            return tls_context(self.ssl_ca)
+        except (OSError, ssl.SSLError) as exc:
+            raise Unreachable(f"cannot read the CA certificate {self.ssl_ca}: {exc}") from None
+
+    def describe(self) -> str:
+        """The node as the messages name it: its address, and TLS with the CA it trusts."""
+        over = f" over TLS (CA {self.ssl_ca})" if self.ssl_ca else " without TLS"
+        return f"{self.host}:{self.port}{over}"
 
     def wait_for_login(self, user: str, password: str, timeout: int, keyspace=None) -> None:
         """Log in, retrying while the node does not answer yet (not on refused credentials)."""
