@@ -42,6 +42,12 @@ def source() -> str:
     return str(path if path.is_absolute() or path.exists() else PROJECT / path)
 
 
+def select(path: Path) -> None:
+    """Read the inventory at `path` from now on (as LAB_INVENTORY would have it)."""
+    os.environ["LAB_INVENTORY"] = str(path)
+    _listing.cache_clear()
+
+
 def tool(name: str) -> str:
     """An Ansible command of the control node's environment (beside this Python first)."""
     beside = Path(sys.executable).with_name(name)

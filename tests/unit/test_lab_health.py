@@ -310,9 +310,7 @@ def test_kafka_without_tls_is_another_kind(tcp_server, tls_server, lab_tls, monk
 def test_tls_uses_the_hosts_lab_ca_when_no_ca_is_given(tmp_path, lab_tls, monkeypatch):
     monkeypatch.setattr(lab_health, "CA_FILE", None)
     monkeypatch.setattr(lab_health, "HOST_CA_FILE", lab_tls["ca"])
-    assert lab_health.tls_client().get_ca_certs()[0]["subject"] == (
-        (("commonName", "unit ca"),),
-    )
+    assert lab_health.tls_client().get_ca_certs()[0]["subject"] == ((("commonName", "unit ca"),),)
     monkeypatch.setattr(lab_health, "HOST_CA_FILE", str(tmp_path / "missing.crt"))
     # Without the tls role's copy: the system's trust store (which may be empty here).
     assert lab_health.tls_client().verify_mode == ssl.CERT_REQUIRED

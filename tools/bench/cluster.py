@@ -21,13 +21,13 @@ docs/benchmarks/cluster.json.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster
 
+from tests import inventory
 from tools.bench import common, pipeline, stack
 from tools.testhost import machine
 
@@ -42,7 +42,9 @@ def measure(inventory: Path, hosts: list[str], services: dict, args) -> dict:
     second = stack.converge(inventory, f"{label}: second", dataset)
     memory = {host: common.stack_memory_mib(host) for host in hosts}
     auth = PlainTextAuthProvider("movielens", args.password)
-    cassandra = Cluster(services["cassandra"], auth_provider=auth)
+    cassandra = Cluster(
+        services["cassandra"], auth_provider=auth, ssl_context=inventory.cassandra_ssl_context()
+    )
     try:
         session = cassandra.connect("reco")
         catalogue = pipeline.movies(services["jobs"], args.dataset)
@@ -71,6 +73,7 @@ def one_host(args) -> dict:
     inst = machine.create(args.host, args.ssh_port)
     try:
         hosts = stack.inventory(inst, common.ROOT / "build" / "bench" / "inventory")
+        inventory.select(hosts.parent)
         # The host shares this machine's network: its services answer on loopback.
         services = {"kafka": "127.0.0.1:9092", "cassandra": ["127.0.0.1"], "jobs": args.host}
         return measure(hosts, [args.host], services, args)
@@ -79,10 +82,7 @@ def one_host(args) -> dict:
 
 
 def three_hosts(args) -> dict:
-    # The tests' reader of the inventory, with the playbooks' address filters.
-    os.environ["LAB_INVENTORY"] = str(CLUSTER_INVENTORY)
-    from tests import inventory  # noqa: PLC0415 (reads LAB_INVENTORY)
-
+    inventory.select(CLUSTER_INVENTORY)
     names = inventory.hosts("all")
     try:
         for name in names:

@@ -18,18 +18,17 @@ Measures, and writes to docs/benchmarks/pipeline.json:
   second streaming query beside the service on a scratch checkpoint and stream name.
 
 Everything it sends is bounded by --rates x --seconds; all traffic stays on this machine.
-Kafka is reached with the logins of inventories/local (SASL SCRAM-SHA-512 over TLS, the CA
-from the control node): the ratings as the pipeline's login, the scratch topic made by the
-admin, who lets the pipeline's login write it for the producer's run and removes both after.
+Kafka and Cassandra are reached as inventories/local sets them up (by default over TLS, checked
+against the control node's copy of the lab's CA; Kafka with SASL SCRAM-SHA-512 logins): the
+ratings as the pipeline's login, the scratch topic made by the admin, who lets the pipeline's
+login write it for the producer's run and removes both after.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import ssl
 import statistics
 import time
 import uuid
@@ -58,8 +57,6 @@ BOOTSTRAP = "127.0.0.1:9092"
 TOPIC = "movielens_ratings"
 P99_TARGET_S = 3.0
 DATA_DIR = "/var/lib/movielens/data"
-# The lab's CA on this machine (the tls role's default tls_ca_dir): Cassandra serves CQL over TLS.
-LAB_CA = "~/.cache/movielens-lab/tls/ca.crt"
 
 
 def local_dataset() -> str:
@@ -277,16 +274,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--settle", type=float, default=60.0, help="wait for the last messages")
     p.add_argument("--producer-messages", type=int, default=50_000)
     p.add_argument("--password", default="lab-movielens-secret", help="Cassandra login movielens")
-    p.add_argument(
-        "--cassandra-ca",
-        default=LAB_CA,
-        help="CA certificate Cassandra's certificate is verified against (default: %(default)s)",
-    )
-    p.add_argument(
-        "--cassandra-plaintext",
-        action="store_true",
-        help="reach Cassandra without TLS (an inventory with cassandra_tls: false)",
-    )
     args = p.parse_args(argv)
     rates = [int(r) for r in args.rates.split(",")]
 
@@ -297,13 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     produce = producer(args.host, args.dataset, args.producer_messages)
     print(f"bench: producer {produce}", flush=True)
 
-    tls = None
-    if not args.cassandra_plaintext:
-        tls = ssl.create_default_context(cafile=os.path.expanduser(args.cassandra_ca))
     cluster = Cluster(
         ["127.0.0.1"],
         auth_provider=PlainTextAuthProvider("movielens", args.password),
-        ssl_context=tls,
+        ssl_context=inventory.cassandra_ssl_context(),
     )
     session = cluster.connect("reco")
     catalogue = movies(args.host, args.dataset)
