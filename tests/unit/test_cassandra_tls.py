@@ -264,9 +264,6 @@ def test_the_roles_repeat_the_tls_roles_defaults():
         assert defaults[f"{prefix}_cassandra_ca"] == (
             "{{ tls_dir | default('" + tls_dir + "') }}/ca.crt"
         )
-    from tools.bench import pipeline  # noqa: PLC0415
-
-    assert f"{tls_defaults['tls_ca_dir']}/ca.crt" == pipeline.LAB_CA
     jupyter = yaml.safe_load((ROOT / "roles/jupyter/defaults/main.yml").read_text())
     assert jupyter["jupyter_cassandra_tls"] == "{{ cassandra_tls | default(true) }}"
     assert jupyter["jupyter_cassandra_truststore"] == (

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from jobs import stream, train
+from jobs.kafka_security import KafkaSecurity
 from jobs.movielens import synthetic
 from jobs.movielens.formats import Rating
 from jobs.reco import model_store
@@ -71,7 +72,8 @@ def test_stream_handler_on_the_published_model(spark, published, scorer):
     args = stream.parser().parse_args(
         ["--models", str(models), "--store", "memory", "--scorer", scorer, "--top-n", "5"]
     )
-    ctx = stream.build_context(spark, args)
+    # The memory store has no Kafka sink: the login is not used.
+    ctx = stream.build_context(spark, args, KafkaSecurity(protocol="PLAINTEXT"))
     served = model_store.load_serving_model(spark, str(models))
     known = [int(m) for m in served.items.movie_ids[:3]]  # movies with factors
     values = [
