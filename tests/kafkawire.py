@@ -14,7 +14,7 @@ import struct
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
-TIMEOUT = 10.0
+TIMEOUT = 5.0
 METADATA = 3  # Metadata request, version 1: a list of topics, null (-1) for all
 
 

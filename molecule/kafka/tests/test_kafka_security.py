@@ -109,10 +109,10 @@ def test_a_client_without_tls_gets_no_kafka_answer(address):
     assert kafkawire.correlation_id(answer) is None
     with pytest.raises(KafkaError):
         producer = KafkaProducer(
-            bootstrap_servers=[address], security_protocol="PLAINTEXT", **REFUSED_WAIT
+            bootstrap_servers=[address], security_protocol="PLAINTEXT", max_block_ms=5000
         )
         try:
-            producer.send(TOPIC, value=b"no-tls").get(timeout=20)
+            producer.send(TOPIC, value=b"no-tls").get(timeout=5)
         finally:
             producer.close(timeout=5)
 
@@ -132,12 +132,12 @@ def test_tls_without_a_login_gets_api_versions_and_nothing_else(address, topics)
             bootstrap_servers=[address],
             security_protocol="SSL",
             ssl_cafile=inventory.ca_cert(),
-            request_timeout_ms=10000,
+            request_timeout_ms=5000,
         )
         try:
             consumer.assign([TopicPartition(TOPIC, 0)])
             consumer.seek(TopicPartition(TOPIC, 0), 0)
-            if not consumer.poll(timeout_ms=15000):
+            if not consumer.poll(timeout_ms=5000):
                 raise KafkaError("nothing read without a login")
         finally:
             consumer.close()
