@@ -25,8 +25,9 @@ PLAYBOOKS = ["playbooks/site.yml", "playbooks/pipeline_setup.yml"]
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 
 
-def inventory(inst: machine.Instance, out: Path) -> Path:
-    """The local inventory (inventories/local) pointed at the benchmark host."""
+def inventory(inst: machine.Instance, out: Path, host_vars: dict | None = None) -> Path:
+    """The local inventory (inventories/local) pointed at the benchmark host, with host_vars
+    added to the host's variables."""
     hosts = yaml.safe_load((common.ROOT / "inventories/local/hosts.yml").read_text())
     lab = hosts["all"]["children"]["lab"]["hosts"]["lab"]
     lab.update(
@@ -34,6 +35,7 @@ def inventory(inst: machine.Instance, out: Path) -> Path:
         ansible_port=inst.port,
         ansible_user=inst.user,
         ansible_ssh_private_key_file=inst.identity_file,
+        **(host_vars or {}),
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / "hosts.yml").write_text(yaml.safe_dump(hosts))
