@@ -1,10 +1,13 @@
-"""Shared fixtures: a real HTTP server on loopback serving a directory."""
+"""Shared fixtures: real HTTP and TLS servers on loopback, a throwaway CA, Spark."""
 
 from __future__ import annotations
 
 import functools
 import http.server
+import socket
+import ssl
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -127,3 +130,42 @@ def https_dir(tmp_path: Path, lab_tls):
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(lab_tls["cert"], lab_tls["key"])
     yield from _serve(tmp_path / "www", context)
+
+
+@pytest.fixture
+def tls_server(lab_tls) -> Iterator[Callable[..., str]]:
+    """Servers over TLS with lab_tls's certificate for 127.0.0.1: start(answer, host) starts one
+    on host (loopback) and returns its address; each completes a client's handshake, reads one
+    request, answers answer(request) and closes. Requests land in .requests, a client that gives
+    up during the handshake in .handshake_errors."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(lab_tls["cert"], lab_tls["key"])
+    servers: list[socket.socket] = []
+
+    def start(answer: Callable[[bytes], bytes], host: str = "127.0.0.1") -> str:
+        server = socket.create_server((host, 0))
+        servers.append(server)
+
+        def serve() -> None:
+            while True:
+                try:
+                    raw, _ = server.accept()
+                except OSError:
+                    return
+                try:
+                    with context.wrap_socket(raw, server_side=True) as conn:
+                        request = conn.recv(4096)
+                        start.requests.append(request)
+                        conn.sendall(answer(request))
+                except (OSError, ssl.SSLError) as exc:
+                    start.handshake_errors.append(exc)
+                    raw.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+        return f"{host}:{server.getsockname()[1]}"
+
+    start.requests = []
+    start.handshake_errors = []
+    yield start
+    for server in servers:
+        server.close()

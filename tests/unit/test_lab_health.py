@@ -65,44 +65,6 @@ def lab_ca(lab_tls, monkeypatch) -> str:
     return lab_tls["ca"]
 
 
-@pytest.fixture
-def tls_server(lab_tls) -> Iterator[Callable[[Callable[[bytes], bytes]], str]]:
-    """Like tcp_server, over TLS with lab_tls's certificate for 127.0.0.1: the server completes
-    the handshake, reads one request, answers answer(request) and closes. A client that gives
-    up during the handshake lands in .handshake_errors."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(lab_tls["cert"], lab_tls["key"])
-    servers: list[socket.socket] = []
-
-    def start(answer: Callable[[bytes], bytes]) -> str:
-        server = socket.create_server(("127.0.0.1", 0))
-        servers.append(server)
-
-        def serve() -> None:
-            while True:
-                try:
-                    raw, _ = server.accept()
-                except OSError:
-                    return
-                try:
-                    with context.wrap_socket(raw, server_side=True) as conn:
-                        request = conn.recv(4096)
-                        start.requests.append(request)
-                        conn.sendall(answer(request))
-                except (OSError, ssl.SSLError) as exc:
-                    start.handshake_errors.append(exc)
-                    raw.close()
-
-        threading.Thread(target=serve, daemon=True).start()
-        return f"127.0.0.1:{server.getsockname()[1]}"
-
-    start.requests = []
-    start.handshake_errors = []
-    yield start
-    for server in servers:
-        server.close()
-
-
 # HTTP daemons: (kind, path served, a healthy answer, an unhealthy one, the reason expected)
 HTTP_CASES = [
     (
@@ -366,32 +328,11 @@ OPTIONS_FRAME = bytes([4, 0, 0, 0, 5, 0, 0, 0, 0])
 
 
 @pytest.fixture
-def cql_tls_server(lab_tls) -> Iterator[tuple[str, list[bytes]]]:
+def cql_tls_server(tls_server) -> tuple[str, list[bytes]]:
     """A node that speaks CQL over TLS only, with lab_tls's certificate for 127.0.0.1: it answers
-    one OPTIONS frame per connection with SUPPORTED. Yields (address, requests received)."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(lab_tls["cert"], lab_tls["key"])
-    server = socket.create_server(("127.0.0.1", 0))
-    requests: list[bytes] = []
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(5)
-                try:
-                    with context.wrap_socket(conn, server_side=True) as tls:
-                        requests.append(tls.recv(4096))
-                        tls.sendall(cql_frame(0x06, SUPPORTED_BODY))
-                except OSError:  # the client refused the certificate, or spoke plaintext
-                    continue
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield f"127.0.0.1:{server.getsockname()[1]}", requests
-    server.close()
+    one OPTIONS frame per connection with SUPPORTED. (address, requests received)."""
+    address = tls_server(lambda _: cql_frame(0x06, SUPPORTED_BODY))
+    return address, tls_server.requests
 
 
 def test_cassandra_over_tls_verified_against_the_ca(cql_tls_server, lab_tls, monkeypatch):
