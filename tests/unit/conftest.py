@@ -132,14 +132,11 @@ def https_dir(tmp_path: Path, lab_tls):
     yield from _serve(tmp_path / "www", context)
 
 
-@pytest.fixture
-def tls_server(lab_tls) -> Iterator[Callable[..., str]]:
-    """Servers over TLS with lab_tls's certificate for 127.0.0.1: start(answer, host) starts one
-    on host (loopback) and returns its address; each completes a client's handshake, reads one
-    request, answers answer(request) and closes. Requests land in .requests, a client that gives
-    up during the handshake in .handshake_errors."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(lab_tls["cert"], lab_tls["key"])
+def _answering_servers(context: ssl.SSLContext | None) -> Iterator[Callable[..., str]]:
+    """start(answer, host="127.0.0.1") starts a server on host (loopback) and returns its
+    address; each connection (over TLS with context, if given) has one request read, answered
+    with answer(request), and closed. Requests land in .requests; a connection that fails (a
+    client that gives up during the handshake) in .handshake_errors."""
     servers: list[socket.socket] = []
 
     def start(answer: Callable[[bytes], bytes], host: str = "127.0.0.1") -> str:
@@ -153,7 +150,8 @@ def tls_server(lab_tls) -> Iterator[Callable[..., str]]:
                 except OSError:
                     return
                 try:
-                    with context.wrap_socket(raw, server_side=True) as conn:
+                    conn = context.wrap_socket(raw, server_side=True) if context else raw
+                    with conn:
                         request = conn.recv(4096)
                         start.requests.append(request)
                         conn.sendall(answer(request))
@@ -169,3 +167,17 @@ def tls_server(lab_tls) -> Iterator[Callable[..., str]]:
     yield start
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def tcp_server() -> Iterator[Callable[..., str]]:
+    """Plain TCP servers that answer one request each (see _answering_servers)."""
+    yield from _answering_servers(None)
+
+
+@pytest.fixture
+def tls_server(lab_tls) -> Iterator[Callable[..., str]]:
+    """The same over TLS with lab_tls's certificate for 127.0.0.1 (see _answering_servers)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(lab_tls["cert"], lab_tls["key"])
+    yield from _answering_servers(context)

@@ -11,8 +11,6 @@ import ssl
 import struct
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,36 +24,6 @@ def closed_port() -> str:
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         return f"127.0.0.1:{free.getsockname()[1]}"
-
-
-@pytest.fixture
-def tcp_server() -> Iterator[Callable[[Callable[[bytes], bytes]], str]]:
-    """Start a server that reads one request, answers answer(request) and closes; yields a
-    function that starts one and returns its address. Requests land in .requests."""
-    servers: list[socket.socket] = []
-
-    def start(answer: Callable[[bytes], bytes]) -> str:
-        server = socket.create_server(("127.0.0.1", 0))
-        servers.append(server)
-
-        def serve() -> None:
-            while True:
-                try:
-                    conn, _ = server.accept()
-                except OSError:
-                    return
-                with conn:
-                    request = conn.recv(4096)
-                    start.requests.append(request)
-                    conn.sendall(answer(request))
-
-        threading.Thread(target=serve, daemon=True).start()
-        return f"127.0.0.1:{server.getsockname()[1]}"
-
-    start.requests = []
-    yield start
-    for server in servers:
-        server.close()
 
 
 @pytest.fixture
