@@ -28,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     boot.add_argument("name")
     destroy = sub.add_parser("destroy", help="power a test host off and delete it")
     destroy.add_argument("name")
+    destroy.add_argument(
+        "--cut-power",
+        action="store_true",
+        help="kill its processes at once instead of a clean power-off (it is deleted anyway)",
+    )
     sub.add_parser("list", help="list the test hosts and whether they run")
     ssh = sub.add_parser("ssh", help="open a shell (or run a command) on a test host")
     ssh.add_argument("name")
@@ -44,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "boot":
             machine.boot_again(args.name)
         elif args.command == "destroy":
-            existed = machine.destroy(args.name)
+            existed = machine.destroy(args.name, clean=not args.cut_power)
             print(f"testhost: {args.name} {'destroyed' if existed else 'was not there'}")
         elif args.command == "list":
             base = machine.cache_dir() / "machines"

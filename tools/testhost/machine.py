@@ -352,17 +352,22 @@ def mounts_under(path: Path) -> list[str]:
     return found
 
 
-def destroy(name: str) -> bool:
-    """Power the host off (forcefully if it does not stop) and delete it. True if it existed."""
+def destroy(name: str, clean: bool = True) -> bool:
+    """Power the host off and delete it. True if it existed.
+
+    With `clean`, the host's systemd stops its services first (SIGKILL if it does not stop
+    within STOP_TIMEOUT); without, its power is cut at once: for a host that is deleted
+    anyway, whose services' shutdown would only take time."""
     state = state_dir(name)
     if not state.exists():
         return False
     inst = load(name)
     if inst and _alive(inst.pid):
-        os.kill(inst.pid, signal.SIGTERM)  # nspawn asks the container's systemd to power off
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while _alive(inst.pid) and time.monotonic() < deadline:
-            time.sleep(0.5)
+        if clean:
+            os.kill(inst.pid, signal.SIGTERM)  # nspawn asks the container's systemd to power off
+            deadline = time.monotonic() + STOP_TIMEOUT
+            while _alive(inst.pid) and time.monotonic() < deadline:
+                time.sleep(0.5)
         _kill_all(inst.pid)
     for point in reversed(mounts_under(state)):
         subprocess.run(["umount", "-l", point], check=False)

@@ -49,7 +49,7 @@ DEAD_LETTERS = "movielens_ratings_dlq"
 BROKERS = inventory.kafka_bootstrap().split(",")
 TOOLS = "/opt/kafka/bin"
 # Quick failures: a refused client must not wait a minute for the metadata it will never get.
-REFUSED_WAIT = {"request_timeout_ms": 10000, "max_block_ms": 10000}
+REFUSED_WAIT = {"request_timeout_ms": 10000, "max_block_ms": 10000, "bootstrap_timeout_ms": 10000}
 
 
 def group_prefix() -> str:
@@ -109,7 +109,10 @@ def test_a_client_without_tls_gets_no_kafka_answer(address):
     assert kafkawire.correlation_id(answer) is None
     with pytest.raises(KafkaError):
         producer = KafkaProducer(
-            bootstrap_servers=[address], security_protocol="PLAINTEXT", max_block_ms=5000
+            bootstrap_servers=[address],
+            security_protocol="PLAINTEXT",
+            max_block_ms=5000,
+            bootstrap_timeout_ms=5000,
         )
         try:
             producer.send(TOPIC, value=b"no-tls").get(timeout=5)
@@ -133,6 +136,7 @@ def test_tls_without_a_login_gets_api_versions_and_nothing_else(address, topics)
             security_protocol="SSL",
             ssl_cafile=inventory.ca_cert(),
             request_timeout_ms=5000,
+            bootstrap_timeout_ms=5000,
         )
         try:
             consumer.assign([TopicPartition(TOPIC, 0)])
