@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import pytest
 
@@ -146,7 +147,9 @@ def test_a_rating_goes_to_kafka_as_the_stream_expects_it(page):
 @pytest.mark.parametrize(
     ("form", "message"),
     [
-        ({"movie": "Heat", "rating": "4"}, "is not a movie of the list"),
+        ({"movie": "Heat #x", "rating": "4"}, "is not a movie of the list"),
+        ({"movie": "no such film", "rating": "4"}, "No movie of the catalogue has"),
+        ({"movie": "Toy", "rating": "4"}, "is not a whole title: pick Toy Story (1995) #1"),
         ({"movie": "", "rating": "4"}, "Choose a movie"),
         ({"movie": "99", "rating": "4"}, "Movie 99 is not in the catalogue"),
         ({"movie": "2", "rating": "7"}, "ratings go from 0.5 to 5"),
@@ -324,10 +327,95 @@ def test_settings_errors_are_clear(tmp_path):
 
 def test_user_ids_and_ratings_parse():
     assert rate.parse_user_id(" 12 ") == 12
-    assert rate.parse_movie_id("Heat (1995) #2") == 2
     assert rate.parse_rating("0.5") == 0.5
-    with pytest.raises(rate.BadInput):
-        rate.parse_movie_id("Film #2.5")
+
+
+# A catalogue with what real titles have: an article moved to the end, accents, the same title
+# in two years, a title that is a number.
+TITLES = {
+    10: ("Usual Suspects, The (1995)", 3),
+    11: ("Amélie (Fabuleux destin d'Amélie Poulain, Le) (2001)", 5),
+    12: ("Heat (1995)", 1),
+    13: ("Heat (1986)", None),
+    14: ("1941 (1979)", 9),
+    15: ("Star Wars: Episode IV - A New Hope (1977)", 2),
+    16: ("Star Trek: First Contact (1996)", 4),
+}
+CATALOGUE = Catalogue(
+    {i: Movie(i, title, "", rank) for i, (title, rank) in TITLES.items()}, time.monotonic()
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("usual susp", [10]),
+        ("THE USUAL SUSPECTS", [10]),
+        ("suspects usual", [10]),
+        ("amelie", [11]),
+        ("Amélie poulain", [11]),
+        ("star", [15, 16]),
+        ("star wars hope", [15]),
+        ("sta tre", [16]),
+        ("heat", [12, 13]),
+        ("#13", [13]),
+        ("1941", [14]),
+        ("wars trek", []),
+        ("", [12, 15, 10, 16, 11, 14, 13]),
+    ],
+)
+def test_search_finds_titles_by_the_starts_of_their_words(typed, found):
+    assert [m.movie_id for m in CATALOGUE.search(typed)] == found
+
+
+def test_search_leaves_out_the_users_rated_movies_and_stops_at_the_limit():
+    assert [m.movie_id for m in CATALOGUE.search("star", exclude={15})] == [16]
+    assert [m.movie_id for m in CATALOGUE.search("", limit=2)] == [12, 15]
+
+
+@pytest.mark.parametrize(
+    ("typed", "movie_id"),
+    [
+        ("Heat (1995) #12", 12),
+        ("#13", 13),
+        ("13", 13),
+        ("the usual suspects", 10),
+        ("Usual Suspects, The (1995)", 10),
+        ("heat (1986)", 13),
+        ("1941", 14),
+        ("star wars episode iv a new hope", 15),
+    ],
+)
+def test_a_movie_is_chosen_by_its_suggestion_its_id_or_its_full_title(typed, movie_id):
+    assert rate.chosen_movie(typed, CATALOGUE) == movie_id
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("", "Choose a movie"),
+        ("Film #2.5", "is not a movie of the list"),
+        ("gone with the wind", "No movie of the catalogue has 'gone with the wind' in its title"),
+        ("heat", "could be several movies (Heat (1995) #12; Heat (1986) #13)"),
+        ("star", "could be several movies (Star Wars: Episode IV - A New Hope (1977) #15; Star"),
+    ],
+)
+def test_a_title_that_names_no_movie_or_several_is_refused_with_the_candidates(typed, message):
+    with pytest.raises(rate.BadInput, match=re.escape(message)):
+        rate.chosen_movie(typed, CATALOGUE)
+
+
+def test_a_typed_title_is_rated_and_suggestions_leave_out_the_rated_movies(page):
+    client, _, sender = page
+    response = rate_on_the_page(client, 42, {"movie": "casino", "rating": "3"})
+    assert response.status_code == 303 and "Casino (1995): 3 went to Kafka" in unquote_plus(
+        response.headers["Location"]
+    )
+    assert [(r.user_id, r.movie_id) for r in sender.sent] == [(42, 3)]
+    # user 7 rated Toy Story: not suggested to them, suggested to others
+    assert client.get("/api/movies?q=toy&user=7").get_json() == []
+    assert [m["movie_id"] for m in client.get("/api/movies?q=toy").get_json()] == [1]
+    assert client.get("/api/movies?q=toy&user=x").status_code == 400
 
 
 def test_newest_model_is_the_newest_version_folder(http_dir):

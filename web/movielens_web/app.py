@@ -6,7 +6,9 @@
     POST /users/<id>/ratings  the rating goes through Kafka like any other (only with the
                             form's CSRF token, see below)
     /status                 the status panel (what ``movielens-status`` prints)
-    /api/users/<id>, /api/movies?q=..., /api/status, /health   the same as JSON
+    /api/users/<id>, /api/status, /health   the same as JSON
+    /api/movies?q=...&user=<id>   the movies whose title has the words typed (the form's
+                            suggestions as the person types), without the user's rated ones
 
 Bad input and unreachable services get a page that says what is wrong (status 400, 404 or
 503); an unexpected error is logged with its traceback and the page says only that it
@@ -181,9 +183,9 @@ def create_app(  # noqa: C901
     def add_rating(user: str):
         check_csrf()
         user_id = rate.parse_user_id(user)
-        movie_id = rate.parse_movie_id(request.form.get("movie"))
-        value = rate.parse_rating(request.form.get("rating"))
         catalogue = reader.catalogue()
+        movie_id = rate.chosen_movie(request.form.get("movie"), catalogue)
+        value = rate.parse_rating(request.form.get("rating"))
         rating = rate.checked_rating(user_id, movie_id, value, catalogue)
         partition, offset = sender.send(rating)
         title = catalogue.get(movie_id).title
@@ -208,7 +210,9 @@ def create_app(  # noqa: C901
 
     @app.get("/api/movies")
     def api_movies():
-        found = reader.catalogue().search(request.args.get("q", ""), limit=20)
+        user = request.args.get("user")
+        rated = {r.movie.movie_id for r in reader.rated(rate.parse_user_id(user))} if user else None
+        found = reader.catalogue().search(request.args.get("q", ""), limit=20, exclude=rated)
         return jsonify([movie_json(m) for m in found])
 
     @app.get("/api/status")

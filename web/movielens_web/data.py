@@ -7,8 +7,10 @@ and made again after a failure, so the page starts (and explains) while Cassandr
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,6 +64,19 @@ def unknown_movie(movie_id: int) -> Movie:
     return Movie(movie_id, f"movie {movie_id}", "", None)
 
 
+def words(text: str) -> list[str]:
+    """The words of a title or of what a person typed: any case, accents and punctuation
+    dropped ("Amélie" and "amelie" are one word)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.findall(r"[^\W_]+", plain)
+
+
+def without_year(title: str) -> str:
+    """ "Heat (1995)" -> "Heat": MovieLens titles end with the year in brackets."""
+    return re.sub(r"\s*\(\d{4}(-\d{4})?\)\s*$", "", title)
+
+
 class Catalogue:
     """The served model's movies, held in memory (reloaded every ``max_age`` seconds)."""
 
@@ -71,6 +86,7 @@ class Catalogue:
         self._by_popularity = sorted(
             movies.values(), key=lambda m: (m.popularity_rank or 10**9, m.title)
         )
+        self._words = {m.movie_id: words(m.title) for m in self._by_popularity}
 
     def __contains__(self, movie_id: object) -> bool:
         return movie_id in self.movies
@@ -78,12 +94,18 @@ class Catalogue:
     def get(self, movie_id: int) -> Movie:
         return self.movies.get(movie_id) or unknown_movie(movie_id)
 
+    def _matches(self, movie: Movie, typed: list[str]) -> bool:
+        title = self._words[movie.movie_id]
+        return all(any(word.startswith(part) for word in title) for part in typed)
+
     def search(self, text: str, limit: int = 20, exclude: set[int] | None = None) -> list[Movie]:
-        """Movies whose title holds ``text`` (any case), most popular first; "" gives the most
-        popular ones. A number finds that movie id too."""
-        needle = text.strip().casefold()
+        """Movies whose title has every word typed, each as the start of one of its words, in
+        any order and case ("usual susp" finds "Usual Suspects, The (1995)"), most popular
+        first; "" gives the most popular ones. A number finds that movie id too."""
+        typed = words(text)
         exclude = exclude or set()
         found = []
+        needle = text.strip().lstrip("#")
         if needle.isdigit() and int(needle) in self.movies and int(needle) not in exclude:
             found.append(self.movies[int(needle)])
         for movie in self._by_popularity:
@@ -91,9 +113,20 @@ class Catalogue:
                 break
             if movie.movie_id in exclude or (found and movie is found[0]):
                 continue
-            if needle in movie.title.casefold():
+            if self._matches(movie, typed):
                 found.append(movie)
         return found
+
+    def named(self, text: str) -> list[Movie]:
+        """The movies a title typed in full names, with or without its year, its words in any
+        order (MovieLens writes "Usual Suspects, The": a person types "the usual suspects");
+        several when the catalogue has the same title more than once."""
+        typed = sorted(words(text))
+        return [
+            m
+            for m in self._by_popularity
+            if typed in (sorted(self._words[m.movie_id]), sorted(words(without_year(m.title))))
+        ]
 
 
 class Reader:

@@ -13,7 +13,7 @@ from collections.abc import Container
 
 from jobs.movielens.formats import Rating
 from jobs.reco.validate import OK, to_message, validate
-from movielens_web.data import Unavailable
+from movielens_web.data import Catalogue, Unavailable
 
 MAX_ID = 2**31 - 1
 
@@ -31,15 +31,39 @@ def parse_user_id(text: str | None) -> int:
     return int(text)
 
 
-def parse_movie_id(text: str | None) -> int:
-    """A movie id from the form: the id itself, or a choice of the list ("Title (1999) #42")."""
+def chosen_movie(text: str | None, catalogue: Catalogue) -> int:
+    """The movie id of the form's field: a choice of the suggestions ("Title (1999) #42"), an
+    id, or a title typed in full (with or without its year) that names one movie."""
     text = (text or "").strip()
     if not text:
         raise BadInput("Choose a movie to rate.")
-    tail = text.rsplit("#", 1)[-1].strip()
-    if not tail.isdigit() or not 0 < int(tail) <= MAX_ID:
+    if "#" in text:
+        tail = text.rsplit("#", 1)[-1].strip()
+        if tail.isdigit() and 0 < int(tail) <= MAX_ID:
+            return int(tail)
         raise BadInput(f"'{text[:60]}' is not a movie of the list: pick one from the suggestions.")
-    return int(tail)
+    named = catalogue.named(text)
+    if text.isdigit() and 0 < int(text) <= MAX_ID and (int(text) in catalogue or not named):
+        return int(text)
+    if len(named) == 1:
+        return named[0].movie_id
+    candidates = named or catalogue.search(text, limit=4)
+    if not candidates:
+        raise BadInput(
+            f"No movie of the catalogue has '{text[:60]}' in its title: type a part of a title "
+            "and pick one from the suggestions."
+        )
+    if len(candidates) == 1:
+        (movie,) = candidates
+        raise BadInput(
+            f"'{text[:60]}' is not a whole title: pick {movie.title} #{movie.movie_id} from the "
+            "suggestions."
+        )
+    shown = "; ".join(f"{m.title} #{m.movie_id}" for m in candidates[:3])
+    raise BadInput(
+        f"'{text[:60]}' could be several movies ({shown}{'; ...' if len(candidates) > 3 else ''}):"
+        " pick one from the suggestions."
+    )
 
 
 def parse_rating(text: str | None) -> float:

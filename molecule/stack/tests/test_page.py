@@ -21,14 +21,17 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 from playwright.sync_api import expect, sync_playwright
 
+from movielens_web.data import without_year, words
 from tests import inventory
 from tests.labhost import eventually
+from tests.pipelinehost import cassandra_session
 
 testinfra_hosts = ["movielens_web"]
 PAGE = inventory.page_url()
@@ -168,6 +171,36 @@ def test_rating_a_recommended_movie_changes_the_list(page):
     shot(page, "rated-twice")
 
 
+def a_movie_beyond_the_first_suggestions() -> tuple[int, str]:
+    """A movie the form does not suggest before anything is typed (not among the 50 most
+    popular), whose title, typed in full without its year, names it alone."""
+    with cassandra_session() as session:
+        rows = list(session.execute("SELECT movie_id, title, popularity_rank FROM movies"))
+    names = Counter(tuple(sorted(words(without_year(r.title)))) for r in rows)
+    for r in sorted(rows, key=lambda r: r.movie_id):
+        name = tuple(sorted(words(without_year(r.title))))
+        plain = '"' not in r.title and "\\" not in r.title  # a CSS attribute value below
+        if plain and (r.popularity_rank or 10**9) > 200 and len(name) >= 2 and names[name] == 1:
+            return r.movie_id, r.title
+    raise AssertionError("no movie beyond the 200 most popular with a title of its own")
+
+
+def test_any_movie_is_found_by_title_as_one_types_and_rated_by_its_title(page):
+    movie_id, title = a_movie_beyond_the_first_suggestions()
+    user = USER + 1
+    page.goto(f"{PAGE}/users/{user}")
+    suggestion = page.locator(f'#movie-choices option[value="{title} #{movie_id}"]')
+    assert suggestion.count() == 0, "already among the suggestions before typing"
+    typed = without_year(title).lower()
+    page.locator("#movie").press_sequentially(typed[:-1])
+    expect(suggestion).to_have_count(1)
+    page.locator("#movie").press_sequentially(typed[-1])
+    page.select_option("#rating", "4")
+    page.click("#rate button")
+    expect(page.locator("#sent")).to_contain_text(f"Your rating of {title}: 4 went to Kafka")
+    assert [json.loads(m.value)["movieId"] for m in users_messages(user)] == [movie_id]
+
+
 def test_a_user_picked_on_the_start_page_shows_a_top_10(page):
     page.goto(PAGE + "/")
     first = page.locator("#users a").first
@@ -196,7 +229,8 @@ def test_bad_addresses_get_a_clear_message(page, path, code, message):
 @pytest.mark.parametrize(
     ("movie", "rating", "message"),
     [
-        ("no such film", "4", "is not a movie of the list"),
+        ("no such film", "4", "No movie of the catalogue has"),
+        ("Film #x", "4", "is not a movie of the list"),
         ("#99999999", "4", "is not in the catalogue"),
     ],
 )
@@ -247,9 +281,9 @@ def test_status_command_shows_everything_healthy_and_the_user(host):
     assert data["healthy"] and len(data["recommendations"]["items"]) == 10
 
 
-def users_messages() -> list:
-    """The messages of the ratings topic keyed by the test's user."""
-    return [m for m in topic_messages() if m.key == str(USER).encode()]
+def users_messages(user: int = USER) -> list:
+    """The messages of the ratings topic keyed by the test's user (or another)."""
+    return [m for m in topic_messages() if m.key == str(user).encode()]
 
 
 def topic_messages() -> list:

@@ -1,5 +1,7 @@
-// Refresh the user's lists while the streaming job updates them (every 2 s; the page
-// needs no reload to show recommendations that follow a rating made here).
+// The user page: the suggestions of the movie field follow what the person types (any movie
+// of the catalogue, by the words of its title), and the user's lists refresh while the
+// streaming job updates them (every 2 s; recommendations that follow a rating made here
+// appear without a reload).
 (function () {
   "use strict";
   const user = window.MOVIELENS_USER;
@@ -44,5 +46,34 @@
     }
   }
 
+  const field = document.getElementById("movie");
+  const choices = document.getElementById("movie-choices");
+  let asked = null;
+  let pending = null;
+
+  async function suggest() {
+    const typed = field.value.trim();
+    // a choice already made ("Title (1999) #42") or the same words again: nothing to ask
+    if (typed === asked || /#\d+$/.test(typed)) return;
+    asked = typed;
+    try {
+      const query = new URLSearchParams({ q: typed, user: user });
+      const response = await fetch("/api/movies?" + query, { cache: "no-store" });
+      if (!response.ok || field.value.trim() !== typed) return;
+      const movies = await response.json();
+      choices.replaceChildren(...movies.map((m) => {
+        const option = document.createElement("option");
+        option.value = m.title + " #" + m.movie_id;
+        return option;
+      }));
+    } catch (err) {
+      asked = null; // ask again on the next key
+    }
+  }
+
+  field.addEventListener("input", () => {
+    clearTimeout(pending);
+    pending = setTimeout(suggest, 150);
+  });
   setInterval(refresh, 2000);
 })();
