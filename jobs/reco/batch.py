@@ -12,10 +12,11 @@ For each batch:
    then Kafka offset);
 3. upsert the valid ratings into the store (``user_ratings``, keyed by user and movie);
 4. for each user of the batch, read *all* of that user's ratings from the store, fold the
-   user into the model (``foldin``), take the top N unrated movies, attach titles and
-   genres, and replace the user's rows in ``recommendations`` and
-   ``recommendations_by_user``. A user the model cannot place (none of their movies has
-   factors) gets the most popular unrated movies, scored ``1 / popularity rank``;
+   user into the model (``foldin``), take the top N unrated movies with the rated movies that
+   weigh most in each, attach titles and genres, and replace the user's rows in
+   ``recommendations`` and ``recommendations_by_user``. A user the model cannot place (none
+   of their movies has factors) gets the most popular unrated movies, scored
+   ``1 / popularity rank``;
 5. record the batch's counters (``valid + invalid == messages``) under its batch id, and
    the batch id, its time, its last user and the next offset of each partition it read as
    the stream's latest state.
@@ -51,7 +52,8 @@ class Message:
     offset: int = 0
 
 
-# user id -> that user's ratings {movie: rating} ; returns user id -> [(movie, score)] or None
+# user id -> that user's ratings {movie: rating} ; returns user id -> [(movie, score)] or
+# [(movie, score, the rated movies that weigh most in it)], or None for a cold user
 Scorer = Callable[[Mapping[int, Mapping[int, float]], int], dict[int, list | None]]
 
 
@@ -78,13 +80,12 @@ def newest_per_key(ratings: Sequence[tuple[Rating, Message]]) -> list[Rating]:
     return [r for r, _ in sorted(best.values(), key=lambda rm: (rm[0].user_id, rm[0].movie_id))]
 
 
-def rows_for(
-    recs: Sequence[tuple[int, float]], movies: Mapping[int, tuple[str, str]]
-) -> list[RecRow]:
+def rows_for(recs: Sequence[tuple], movies: Mapping[int, tuple[str, str]]) -> list[RecRow]:
     out = []
-    for rank, (movie_id, score) in enumerate(recs, start=1):
+    for rank, (movie_id, score, *rest) in enumerate(recs, start=1):
         title, genres = movies.get(movie_id, ("", ""))
-        out.append(RecRow(rank, movie_id, float(score), title, genres))
+        because = tuple(rest[0]) if rest else ()
+        out.append(RecRow(rank, movie_id, float(score), title, genres, because))
     return out
 
 

@@ -20,6 +20,11 @@ ratings with ``r > 0``::
     x_u = (Y^T Y + Y_I^T (C_u - I) Y_I + lambda * n_u * I)^-1  Y_I^T C_u p_u
 
 where ``Y^T Y`` runs over *all* items (``gram`` below, computed once per model).
+
+Both are ``x_u = A^-1 Y_I^T w`` (``w = r_u``, or ``C_u p_u``), so a score is a sum over the
+movies the user rated: ``y_i^T x_u = sum_j (y_i^T A^-1 y_j) w_j``. The largest terms say which
+rated movies weigh most in a recommendation (the explanation Hu, Koren and Volinsky give for
+implicit ALS); ``recommend`` returns them with each movie.
 """
 
 from __future__ import annotations
@@ -60,28 +65,39 @@ class ItemFactors:
         return pos, known
 
 
+def system_explicit(y_rated: np.ndarray, ratings: np.ndarray, reg: float):
+    """ALS-WR user step as ``(A, w)``: ``A = Y_I^T Y_I + reg * n_u * I``, ``w = r_u``."""
+    rank = y_rated.shape[1]
+    return y_rated.T @ y_rated + reg * len(ratings) * np.eye(rank), ratings
+
+
+def system_implicit(
+    y_rated: np.ndarray, ratings: np.ndarray, gram: np.ndarray, reg: float, alpha: float
+):
+    """Implicit user step as ``(A, w)`` (Spark's form: confidence ``1 + alpha*|r|``,
+    preference ``r > 0``): ``A = Y^T Y + Y_I^T (C_u - I) Y_I + reg * n_u * I``, ``w = C_u p_u``."""
+    rank = gram.shape[0]
+    c1 = alpha * np.abs(ratings)  # confidence - 1
+    positive = ratings > 0
+    n_u = int(positive.sum())
+    a = gram + (y_rated * c1[:, None]).T @ y_rated + reg * n_u * np.eye(rank)
+    return a, np.where(positive, 1.0 + c1, 0.0)
+
+
 def solve_explicit(y_rated: np.ndarray, ratings: np.ndarray, reg: float) -> np.ndarray:
     """ALS-WR user step: ``(Y_I^T Y_I + reg * n_u * I)^-1 Y_I^T r_u``."""
-    n_u = len(ratings)
-    rank = y_rated.shape[1]
-    if n_u == 0:
-        return np.zeros(rank)
-    a = y_rated.T @ y_rated + reg * n_u * np.eye(rank)
-    b = y_rated.T @ ratings
-    return _solve_spd(a, b)
+    if len(ratings) == 0:
+        return np.zeros(y_rated.shape[1])
+    a, w = system_explicit(y_rated, ratings, reg)
+    return _solve_spd(a, y_rated.T @ w)
 
 
 def solve_implicit(
     y_rated: np.ndarray, ratings: np.ndarray, gram: np.ndarray, reg: float, alpha: float
 ) -> np.ndarray:
     """Implicit user step (Spark's form: confidence ``1 + alpha*|r|``, preference ``r > 0``)."""
-    rank = gram.shape[0]
-    c1 = alpha * np.abs(ratings)  # confidence - 1
-    positive = ratings > 0
-    n_u = int(positive.sum())
-    a = gram + (y_rated * c1[:, None]).T @ y_rated + reg * n_u * np.eye(rank)
-    b = y_rated.T @ np.where(positive, 1.0 + c1, 0.0)
-    return _solve_spd(a, b)
+    a, w = system_implicit(y_rated, ratings, gram, reg, alpha)
+    return _solve_spd(a, y_rated.T @ w)
 
 
 def _solve_spd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -99,6 +115,25 @@ class FoldInParams:
     alpha: float = 1.0
 
 
+def _user_system(items: ItemFactors, rated: Sequence[tuple[int, float]], params: FoldInParams):
+    """``(A, Y_I, w, the ids of I)`` of the user's step over the rated movies the model knows;
+    ``None`` when it knows none of them."""
+    if not rated:
+        return None
+    ids = np.array([m for m, _ in rated], dtype=np.int64)
+    values = np.array([r for _, r in rated], dtype=np.float64)
+    pos, known = items.rows(ids)
+    if not known.any():
+        return None
+    y = items.factors[pos[known]]
+    r = values[known]
+    if params.implicit:
+        a, w = system_implicit(y, r, items.gram, params.reg, params.alpha)
+    else:
+        a, w = system_explicit(y, r, params.reg)
+    return a, y, w, ids[known]
+
+
 def fold_in(
     items: ItemFactors, rated: Sequence[tuple[int, float]], params: FoldInParams
 ) -> np.ndarray | None:
@@ -107,18 +142,29 @@ def fold_in(
     Returns ``None`` when none of the movies is known to the model (cold start: the caller
     falls back to popularity).
     """
-    if not rated:
+    system = _user_system(items, rated, params)
+    if system is None:
         return None
-    ids = [m for m, _ in rated]
-    values = np.array([r for _, r in rated], dtype=np.float64)
-    pos, known = items.rows(ids)
-    if not known.any():
-        return None
-    y = items.factors[pos[known]]
-    r = values[known]
-    if params.implicit:
-        return solve_implicit(y, r, items.gram, params.reg, params.alpha)
-    return solve_explicit(y, r, params.reg)
+    a, y, w, _ = system
+    return _solve_spd(a, y.T @ w)
+
+
+def contributions(
+    items: ItemFactors, rated: Sequence[tuple[int, float]], params: FoldInParams, movies
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(the rated ids the model knows, C)`` where ``C[j, i]`` is what rated movie ``j``
+    adds to the score of ``movies[i]``: ``(A^-1 y_i) . y_j * w_j``; each column sums to
+    the movie's score. Empty when the user is cold."""
+    system = _user_system(items, rated, params)
+    if system is None:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, len(movies)))
+    return system[3], _added(items, system, movies)
+
+
+def _added(items: ItemFactors, system, movies) -> np.ndarray:
+    a, y, w, _ = system
+    pos, _ = items.rows(movies)
+    return (y @ _solve_spd(a, items.factors[pos].T)) * w[:, None]
 
 
 def top_n(
@@ -145,13 +191,28 @@ def top_n(
 
 
 def recommend(
-    items: ItemFactors, rated: Sequence[tuple[int, float]], params: FoldInParams, n: int
-) -> list[tuple[int, float]] | None:
-    """Fold in and take the top ``n`` unrated movies; ``None`` when the user is cold."""
-    user = fold_in(items, rated, params)
-    if user is None:
+    items: ItemFactors,
+    rated: Sequence[tuple[int, float]],
+    params: FoldInParams,
+    n: int,
+    because: int = 2,
+) -> list[tuple[int, float, tuple[int, ...]]] | None:
+    """Fold in and take the top ``n`` unrated movies, each with the (at most ``because``)
+    rated movies that add most to its score, the most first; ``None`` when the user is cold."""
+    system = _user_system(items, rated, params)
+    if system is None:
         return None
-    return top_n(items, user, n, exclude=(m for m, _ in rated))
+    a, y, w, ids = system
+    best = top_n(items, _solve_spd(a, y.T @ w), n, exclude=(m for m, _ in rated))
+    if not best or because <= 0:
+        return [(movie, score, ()) for movie, score in best]
+    added = _added(items, system, [movie for movie, _ in best])
+    out = []
+    for column, (movie, score) in enumerate(best):
+        order = np.lexsort((ids, -added[:, column]))[:because]
+        reasons = tuple(int(ids[j]) for j in order if added[j, column] > 0)
+        out.append((movie, score, reasons))
+    return out
 
 
 def popular_top_n(popular_ids: Sequence[int], n: int, exclude: Iterable[int] = ()) -> list[int]:

@@ -8,7 +8,7 @@ Cassandra schema (keyspace ``reco``; ``schema_cql`` returns these statements)::
         genres text, PRIMARY KEY (userId, movieId));
     CREATE TABLE reco.recommendations_by_user (user_id int, rank int, movie_id int,
         score float, title text, genres text, model_version text, updated_at timestamp,
-        PRIMARY KEY (user_id, rank));
+        because list<int>, PRIMARY KEY (user_id, rank));
     CREATE TABLE reco.stream_stats (stream text, batch_id bigint, valid int, invalid int,
         ratings_upserted int, users_updated int, cold_users int, model_version text,
         started_at timestamp, duration_ms int, PRIMARY KEY (stream, batch_id));
@@ -49,6 +49,7 @@ class RecRow:
     score: float
     title: str
     genres: str
+    because: tuple[int, ...] = ()  # the rated movies that weigh most in the score
 
 
 @dataclass
@@ -136,7 +137,9 @@ SCHEMA = (
     title text, genres text, PRIMARY KEY (userId, movieId))""",
     """CREATE TABLE IF NOT EXISTS {ks}.recommendations_by_user (user_id int, rank int,
     movie_id int, score float, title text, genres text, model_version text,
-    updated_at timestamp, PRIMARY KEY (user_id, rank))""",
+    updated_at timestamp, because list<int>, PRIMARY KEY (user_id, rank))""",
+    # a table made before the column was
+    "ALTER TABLE {ks}.recommendations_by_user ADD IF NOT EXISTS because list<int>",
     """CREATE TABLE IF NOT EXISTS {ks}.stream_stats (stream text, batch_id bigint, valid int,
     invalid int, ratings_upserted int, users_updated int, cold_users int, model_version text,
     started_at timestamp, duration_ms int, PRIMARY KEY (stream, batch_id))""",
@@ -195,7 +198,8 @@ class CassandraStore:
         )
         self._ins_by_user = prep(
             "INSERT INTO recommendations_by_user (user_id, rank, movie_id, score, title, genres, "
-            "model_version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?"
+            "model_version, updated_at, because) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "USING TIMESTAMP ?"
         )
         self._stats = prep(
             "INSERT INTO stream_stats (stream, batch_id, valid, invalid, ratings_upserted, "
@@ -261,7 +265,8 @@ class CassandraStore:
                 recs.add(self._ins_recs, (user_id, row.movie_id, row.score, *text, t + 1))
                 by_user.add(
                     self._ins_by_user,
-                    (user_id, row.rank, row.movie_id, row.score, *text, version, updated_at, t + 1),
+                    (user_id, row.rank, row.movie_id, row.score, *text, version, updated_at)
+                    + (list(row.because), t + 1),
                 )
             batches += [(recs, ()), (by_user, ())]
         self._run(batches)

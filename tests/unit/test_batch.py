@@ -77,10 +77,12 @@ def test_new_user_gets_recommendations_from_first_rating_using_all_ratings():
     assert first[0].title == MOVIES[first[0].movie_id][0]
     # a second batch: both ratings are folded in and both movies excluded
     batch.process_batch(ctx, 1, [m(42, 7, 5.0, offset=1)])
-    second = [r.movie_id for r in ctx.store.recommendations[42]]
-    assert 3 not in second and 7 not in second
+    second = [(r.movie_id, r.because) for r in ctx.store.recommendations[42]]
+    assert 3 not in dict(second) and 7 not in dict(second)
     expected = batch.fold_in_scorer(ITEMS, FoldInParams(0.1, True, 2.0))({42: {3: 5.0, 7: 5.0}}, 5)
-    assert second == [mid for mid, _ in expected[42]]
+    assert second == [(mid, because) for mid, _, because in expected[42]]
+    # each recommendation says which of the two rated movies weigh most in it
+    assert all(because and set(because) <= {3, 7} for _, because in second)
 
 
 def test_replayed_batch_changes_nothing():

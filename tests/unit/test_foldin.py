@@ -50,8 +50,26 @@ def test_cold_user_and_unknown_movies():
     assert foldin.recommend(ITEMS, [(99, 4.0)], params, 2) is None
     x = foldin.fold_in(ITEMS, [*RATED, (99, 5.0)], params)  # unknown movie is ignored
     np.testing.assert_allclose(x, [2.0, 0.0], atol=1e-12)
-    [(movie, score)] = foldin.recommend(ITEMS, RATED, params, 5)
+    [(movie, score, because)] = foldin.recommend(ITEMS, RATED, params, 5)
     assert movie == 2 and score == pytest.approx(0.0, abs=1e-12)
+    # A^-1 y_2 = [-1, 3] / 5: movie 1 adds -1/5 * 4, movie 3 adds 2/5 * 2; only movie 3 is a reason
+    assert because == (3,)
+
+
+@pytest.mark.parametrize("implicit", [True, False])
+def test_what_each_rated_movie_adds_sums_to_the_score_and_the_largest_are_the_reasons(implicit):
+    rng = np.random.default_rng(7)
+    items = ItemFactors.from_pairs((m, rng.normal(size=4)) for m in range(1, 61))
+    rated = [(int(m), float(rng.integers(1, 6))) for m in rng.choice(60, 8, replace=False) + 1]
+    params = FoldInParams(0.1, implicit, 1.0)
+    recs = foldin.recommend(items, rated, params, 10)
+    ids, added = foldin.contributions(items, rated, params, [m for m, _, _ in recs])
+    assert sorted(ids.tolist()) == sorted(m for m, _ in rated)
+    np.testing.assert_allclose(added.sum(axis=0), [score for _, score, _ in recs], atol=1e-9)
+    for column, (_, _, because) in enumerate(recs):
+        by_weight = sorted(zip(added[:, column], ids.tolist(), strict=True), reverse=True)
+        assert because == tuple(m for weight, m in by_weight[:2] if weight > 0)
+    assert [len(b) for _, _, b in foldin.recommend(items, rated, params, 10, because=0)] == [0] * 10
 
 
 def test_popular_top_n():

@@ -38,7 +38,8 @@ class FakeReader:
 
     def __init__(self) -> None:
         self.ratings = {7: [RatedMovie(MOVIES[1], 4.0, 1000)]}
-        self.tops = {7: TopN([Recommendation(1, MOVIES[2], 0.91)], "v1", datetime(2026, 1, 1))}
+        recs = [Recommendation(1, MOVIES[2], 0.91, (MOVIES[1],)), Recommendation(2, MOVIES[3], 0.2)]
+        self.tops = {7: TopN(recs, "v1", datetime(2026, 1, 1))}
         self.fail: Exception | None = None
 
     def _check(self):
@@ -103,6 +104,9 @@ def test_user_page_shows_ratings_and_top_n(page):
     body = text(client.get("/users/7"))
     assert "Heat (1995)" in body and "Toy Story (1995)" in body
     assert 'id="unknown" class="warn" hidden' in body
+    # why each recommendation: the rated movies that weigh most, or popularity for a cold list
+    assert '<td class="because">Toy Story (1995)</td>' in body
+    assert '<td class="because">(popular)</td>' in body
     # the rated movie is not offered for rating again
     assert "Toy Story (1995) #1" not in body and "Heat (1995) #2" in body
 
@@ -257,6 +261,8 @@ def test_api_user_is_json_with_both_lists(page):
     data = client.get("/api/users/7").get_json()
     assert data["known"] and data["model_version"] == "v1"
     assert data["recommendations"][0]["title"] == "Heat (1995)"
+    assert data["recommendations"][0]["because"] == [{"movie_id": 1, "title": "Toy Story (1995)"}]
+    assert data["recommendations"][1]["because"] == []
     assert data["rated"][0]["rating"] == 4.0
 
 
@@ -308,11 +314,12 @@ def test_status_renders_every_part():
             "last_user": 7,
         },
         user_id=7,
-        recommendations=TopN([Recommendation(1, MOVIES[2], 0.5)], "v1", None),
+        recommendations=TopN([Recommendation(1, MOVIES[2], 0.5, (MOVIES[1],))], "v1", None),
     )
     out = render(s)
     assert "DOWN  HDFS" in out and "Consumer lag of topic t: 2" in out
     assert "serving v1" in out and "Heat (1995)" in out
+    assert "because you rated Toy Story (1995)" in out
     assert out.endswith("NOT all healthy: see above.")
     assert json.loads(json.dumps(s.to_dict()))["healthy"] is False
 

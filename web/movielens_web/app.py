@@ -92,7 +92,13 @@ def user_json(reader: Reader, user_id: int) -> dict[str, Any]:
         "model_version": top.model_version,
         "updated_at": stamp(top.updated_at),
         "recommendations": [
-            {"rank": r.rank, "score": round(r.score, 4), **movie_json(r.movie)} for r in top.items
+            {
+                "rank": r.rank,
+                "score": round(r.score, 4),
+                **movie_json(r.movie),
+                "because": [{"movie_id": m.movie_id, "title": m.title} for m in r.because],
+            }
+            for r in top.items
         ],
         "rated": [{"rating": r.rating, "ts": r.ts, **movie_json(r.movie)} for r in rated],
     }

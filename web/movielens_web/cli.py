@@ -84,6 +84,8 @@ def render(status: Status) -> str:  # noqa: C901, PLR0912 (one section after the
         )
         for r in top.items:
             out.append(f"  {r.rank:>3}  {r.score:8.4f}  {r.movie.title}  [{r.movie.genres}]")
+            if r.because:
+                out.append(f"{'':16}because you rated {'; '.join(m.title for m in r.because)}")
     out.append("")
     out.append("All healthy." if status.healthy else "NOT all healthy: see above.")
     return "\n".join(out)

@@ -41,6 +41,7 @@ class Recommendation:
     rank: int
     movie: Movie
     score: float
+    because: tuple[Movie, ...] = ()  # the rated movies that weigh most in it (none: popular)
 
 
 @dataclass(frozen=True)
@@ -159,8 +160,8 @@ class Reader:
             statements = {
                 "ratings": prep("SELECT movie_id, rating, ts FROM user_ratings WHERE user_id = ?"),
                 "top": prep(
-                    "SELECT rank, movie_id, score, title, genres, model_version, updated_at "
-                    "FROM recommendations_by_user WHERE user_id = ?"
+                    "SELECT rank, movie_id, score, title, genres, model_version, updated_at, "
+                    "because FROM recommendations_by_user WHERE user_id = ?"
                 ),
                 "stream": prep(
                     "SELECT model_version, started_at, last_batch_id, last_batch_at, "
@@ -222,7 +223,7 @@ class Reader:
 
     def top_n(self, user_id: int) -> TopN:
         rows = self._execute("top", (user_id,))
-        catalogue = self._catalogue
+        catalogue = self.catalogue() if rows else None
         items = [
             Recommendation(
                 r.rank,
@@ -230,9 +231,10 @@ class Reader:
                     r.movie_id,
                     r.title or "",
                     r.genres or "",
-                    catalogue.get(r.movie_id).popularity_rank if catalogue else None,
+                    catalogue.get(r.movie_id).popularity_rank,
                 ),
                 r.score,
+                tuple(catalogue.get(m) for m in r.because or ()),
             )
             for r in rows
         ]

@@ -1,7 +1,8 @@
 """The recommendations page in headless Chromium (Debian's), driven by Playwright.
 
 A user the model never saw rates a movie on the page; the rating goes through Kafka, the
-streaming job folds the user in, and the page (without a reload) shows the new top-N. Then a
+streaming job folds the user in, and the page (without a reload) shows the new top-N, each
+recommendation with the rated movie it comes from. Then a
 recommended movie is rated low on the page and leaves the list. Bad input gets a message,
 never a traceback; a rating posted without the form's CSRF token is refused and reaches no
 topic; the status panel and `movielens-status` show every service healthy.
@@ -147,6 +148,10 @@ def test_new_user_rates_on_the_page_and_gets_recommendations(page):
     expect(page.locator("#unknown")).to_be_hidden()
     assert rows(page, "rated") == [movie_id]
     assert movie_id not in rows(page, "recommendations")
+    # one rated movie: it is the reason of every recommendation
+    rated_title = page.locator("#rated tbody td").first.inner_text()
+    reasons = page.locator("#recommendations tbody td.because").all_inner_texts()
+    assert reasons == [rated_title] * 10, reasons
     shot(page, "new-user")
 
     # the rating is in the ratings topic like any other, keyed by the user

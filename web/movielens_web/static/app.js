@@ -7,19 +7,21 @@
   const user = window.MOVIELENS_USER;
   let updatedAt = document.getElementById("updated-at").textContent.trim();
 
-  function cell(text) {
+  function cell(text, className) {
     const td = document.createElement("td");
     td.textContent = text;
+    if (className) td.className = className;
     return td;
   }
 
-  function fill(tableId, rows, cells) {
+  // classes: the class of each column's cells, where it has one
+  function fill(tableId, rows, cells, classes = []) {
     const body = document.querySelector("#" + tableId + " tbody");
     const before = new Set(Array.from(body.rows, (tr) => tr.dataset.movieId));
     body.replaceChildren(...rows.map((row) => {
       const tr = document.createElement("tr");
       tr.dataset.movieId = row.movie_id;
-      cells(row).forEach((text) => tr.appendChild(cell(text)));
+      cells(row).forEach((text, i) => tr.appendChild(cell(text, classes[i])));
       if (!before.has(String(row.movie_id))) tr.classList.add("changed");
       return tr;
     }));
@@ -38,8 +40,10 @@
         updatedAt = stamp;
         document.getElementById("updated-at").textContent = stamp;
         document.getElementById("model-version").textContent = data.model_version || "–";
-        fill("recommendations", data.recommendations,
-          (r) => [r.rank, r.title, r.genres, r.score.toFixed(3)]);
+        fill("recommendations", data.recommendations, (r) => [
+          r.rank, r.title, r.genres,
+          r.because.map((m) => m.title).join("; ") || "(popular)",
+          r.score.toFixed(3)], [null, null, null, "because"]);
       }
     } catch (err) {
       // the server is restarting or the network is down: try again on the next tick
