@@ -31,6 +31,19 @@ KAFKA_LOGINS = {
 }
 # The client configuration of the Kafka tools on a broker (the admin's login).
 KAFKA_ADMIN_CONFIG = "/etc/kafka/admin.properties"
+DEFAULT_ZOOKEEPER_SASL = True  # zookeeper_sasl
+# The brokers' login to ZooKeeper (kafka_zookeeper_user), the variable that holds its password
+# with its throwaway default for the lab, and the JAAS file on a broker that carries it
+# (kafka_zookeeper_jaas_file).
+ZOOKEEPER_KAFKA_LOGIN = (
+    "kafka",
+    "kafka_zookeeper_password",
+    "lab-throwaway-zookeeper-kafka-password",
+)
+ZOOKEEPER_CLIENT_JAAS = "/etc/kafka/zookeeper-client.jaas"
+# ZooKeeper's own client on a ZooKeeper host, and Kafka's on a broker.
+ZKCLI = "/opt/zookeeper/bin/zkCli.sh"
+ZOOKEEPER_SHELL = "/opt/kafka/bin/zookeeper-shell.sh"
 
 
 def source() -> str:
@@ -155,6 +168,30 @@ def kafka_client(user: str = "admin", password: str | None = None) -> dict:
         "sasl_plain_username": user,
         "sasl_plain_password": kafka_password(user) if password is None else password,
     }
+
+
+def zookeeper_sasl() -> bool:
+    """Whether the inventory's ZooKeeper requires SASL logins (zookeeper_sasl; none: False)."""
+    servers = hosts("zookeeper")
+    return bool(servers) and _flag(_var(servers[0], "zookeeper_sasl", DEFAULT_ZOOKEEPER_SASL))
+
+
+def zookeeper_connect() -> str:
+    """The brokers' ZooKeeper connection string: every server at its client address and port."""
+    return ",".join(_filters().lab_endpoints(hosts("zookeeper"), _hostvars(), "zookeeper"))
+
+
+def zookeeper_client(jaas: str | None = "") -> str:
+    """A command that runs Kafka's ZooKeeper client on a broker against the inventory's
+    ensemble (append a zkCli command): logged in with the brokers' JAAS file when ZooKeeper
+    wants SASL, with the JAAS file `jaas` if given, without a login when `jaas` is None."""
+    if jaas == "":
+        jaas = ZOOKEEPER_CLIENT_JAAS if zookeeper_sasl() else None
+    login = f"-Djava.security.auth.login.config={jaas}" if jaas else ""
+    return (
+        f"env KAFKA_OPTS={login} KAFKA_JMX_OPTS=-Dcom.sun.management.jmxremote.local.only=true "
+        f"timeout 120 {ZOOKEEPER_SHELL} {zookeeper_connect()}"
+    )
 
 
 def testinfra_host(name: str):

@@ -734,3 +734,28 @@ def test_the_roles_agree_on_the_kafka_logins_and_their_throwaway_passwords():
             for name, (_, password) in inventory.KAFKA_LOGINS.items()
         ]
     )
+
+
+def test_the_roles_agree_on_kafkas_zookeeper_login_and_its_throwaway_password():
+    kafka, zookeeper = defaults("kafka"), defaults("zookeeper")
+    name, variable, password = inventory.ZOOKEEPER_KAFKA_LOGIN
+    assert zookeeper["zookeeper_sasl"] is inventory.DEFAULT_ZOOKEEPER_SASL
+    assert kafka["kafka_zookeeper_sasl"] == "{{ zookeeper_sasl | default(true) }}"
+    assert kafka["kafka_zookeeper_user"] == name
+    assert kafka[variable] == password
+    assert kafka["kafka_zookeeper_jaas_file"].endswith("/zookeeper-client.jaas")
+    assert (
+        kafka["kafka_zookeeper_jaas_file"].replace("{{ kafka_conf_dir }}", kafka["kafka_conf_dir"])
+        == inventory.ZOOKEEPER_CLIENT_JAAS
+    )
+    assert zookeeper["zookeeper_sasl_users"] == [
+        {
+            "name": "{{ kafka_zookeeper_user | default('" + name + "') }}",
+            "password": "{{ kafka_zookeeper_password | default('" + password + "') }}",
+        }
+    ]
+    # The lab's inventories give both roles the same password (one variable).
+    for path in ("inventories/local/group_vars/all.yml", "inventories/vagrant/group_vars/all.yml"):
+        lab = yaml.safe_load((ROOT / path).read_text())
+        assert len(lab["kafka_zookeeper_password"]) >= 8, path
+        assert "zookeeper_sasl_users" not in lab, path

@@ -4,8 +4,8 @@ The test host shares this machine's network, so the Kafka client here talks to t
 127.0.0.1:9092 directly, as the cluster's admin (SASL SCRAM-SHA-512 over TLS, the broker's
 certificate checked against the control node's copy of the lab's CA; the scratch topics here
 are the admin's to write); the tools on the host use its admin.properties. ZooKeeper is read
-with its four-letter words and with zkCli.sh on the host. What each login may do, and what is
-refused, is in test_kafka_security.py.
+with its four-letter words and with zkCli.sh on the host (logged in as the brokers). What each
+login may do, and what is refused, is in test_kafka_security.py and test_zookeeper_security.py.
 """
 
 import socket
@@ -26,9 +26,16 @@ ADMIN = inventory.kafka_client("admin")
 KIND = inventory.kafka_health_kind()
 LISTENER = "SASL_SSL" if inventory.kafka_security() == "sasl_ssl" else "PLAINTEXT"
 TOOLS = "/opt/kafka/bin"
+# ZooKeeper's own client, logged in with the brokers' login when ZooKeeper requires SASL
+# (test_zookeeper_security.py tries it without).
+ZK_LOGIN = (
+    f" -Djava.security.auth.login.config={inventory.ZOOKEEPER_CLIENT_JAAS}"
+    if inventory.zookeeper_sasl()
+    else ""
+)
 ZKCLI = (
-    "env ZOOCFGDIR=/etc/zookeeper CLIENT_JVMFLAGS=-Dzookeeper.console.threshold=WARN "
-    "/opt/zookeeper/bin/zkCli.sh -server 127.0.0.1:2181"
+    f"env ZOOCFGDIR=/etc/zookeeper 'CLIENT_JVMFLAGS=-Dzookeeper.console.threshold=WARN{ZK_LOGIN}' "
+    f"{inventory.ZKCLI} -server 127.0.0.1:2181"
 )
 
 
