@@ -142,8 +142,9 @@ def test_every_catalog_archive_has_a_builder_and_a_layout():
         assert callable(builder(component))
         assert version in entry["path"] and entry["path"].endswith((".tgz", ".tar.gz"))
         assert version in entry["top_dir"]
-    for jar in data["jars"]:
+    for jar in data["jars"] + data["agents"]:
         assert len(jar["sha512"]) == 128 and jar["path"].endswith(".jar")
+    assert [a["coordinate"] for a in data["agents"]] == data["agent_roots"]
     with pytest.raises(MirrorError, match="no mirror builder"):
         builder("flink")
 
@@ -166,3 +167,20 @@ def test_updating_the_jars_keeps_the_rest_of_the_catalog(tmp_path):
     catalog.update_jars(path, [])
     assert yaml.safe_load(path.read_text())["jars"] == []
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]
+
+
+def test_updating_the_agents_keeps_the_jars_and_the_rest(tmp_path):
+    text = (
+        "archives: {}\njars:\n  - coordinate: g:j:1\n    path: g/j/1/j-1.jar\n"
+        "    sha512: abc\n\nagent_roots:\n  - g:agent:2\n\nagents: []\n"
+    )
+    path = tmp_path / "artifacts.yml"
+    path.write_text(text)
+    new = [{"coordinate": "g:agent:2", "path": "g/agent/2/agent-2.jar", "sha512": "e" * 128}]
+    catalog.update_jars(path, new, "agents")
+    updated = path.read_text()
+    assert updated.startswith(text[: text.index("agents: []")])
+    data = yaml.safe_load(updated)
+    assert data["agents"] == new and data["jars"][0]["coordinate"] == "g:j:1"
+    with pytest.raises(MirrorError, match="exactly one top-level 'plugins:'"):
+        catalog.update_jars(path, new, "plugins")

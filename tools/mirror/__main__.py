@@ -40,12 +40,15 @@ def parser() -> argparse.ArgumentParser:
         default=default_cache(),
         help="Maven local repository, PyPI downloads and build stamps (default: %(default)s)",
     )
-    b.add_argument("--only", default="", help="comma-separated components, and/or 'jars'")
+    b.add_argument(
+        "--only", default="", help="comma-separated components and/or jars, agents, datasets"
+    )
     b.add_argument("--maven-settings", type=Path, help="a Maven settings.xml (mirrors, proxies)")
     b.add_argument(
         "--update-catalog",
         action="store_true",
-        help="write the jobs' jars with their SHA-512 into the catalog's jars: list",
+        help="write the jobs' jars and the agents with their SHA-512 into the catalog's jars: and "
+        "agents: lists",
     )
     s = sub.add_parser("serve", help="serve a mirror tree over HTTP")
     s.add_argument("--dir", type=Path, required=True)

@@ -1,5 +1,5 @@
-"""Build the mirror tree: every catalog archive, the jobs' jars, the data files of PyPI,
-.sha512 files, manifest.json.
+"""Build the mirror tree: every catalog archive, the jobs' jars, the Java agents, the data files
+of PyPI, .sha512 files, manifest.json.
 
 A tarball is rebuilt only when its inputs changed: the catalog entry, the builder code and
 templates, and the Maven settings. The Maven local repository and the PyPI downloads are
@@ -113,42 +113,64 @@ class Builder:
 
     def jars(self, roots: list[str], spark_entry: dict) -> list[dict]:
         """The jobs' jars under maven2/; returns the catalog's `jars:` list."""
-        start = time.monotonic()
         spark_sha512 = self.files.get(spark_entry["path"], {}).get("sha512")
         what = {"roots": roots, "spark_sha512": spark_sha512, **_layout(spark_entry)}
-        inputs = inputs_digest(what, code_digest("jars"), self.settings)
-        stamp = self._stamp("jars", inputs)
-        if stamp:
-            print(f"mirror: jars: up to date ({len(stamp['files'])} jars)", flush=True)
-            records, listed = stamp["files"], stamp["catalog"]
-        else:
-            print(f"mirror: jars: {', '.join(roots)}", flush=True)
+
+        def fetch():
             spark = self.out / spark_entry["path"]
             if not spark.exists():
                 raise MirrorError(f"the jars need the Spark archive {spark}; build spark first")
-            artifacts = jars.resolve(self.ctx, roots, jars.shipped_names(spark))
-            records, listed = [], []
-            for artifact in artifacts:
-                rel = artifact.repository_path
-                target = self.out / "maven2" / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                tmp = target.with_name(f".{target.name}.tmp")
-                shutil.copyfile(artifact.path, tmp)
-                os.replace(tmp, target)
-                checksum = sha512(target)
-                manifest.write_sha512(target, checksum)
-                part = manifest.maven_part(artifact, f"maven2/{rel}")
-                records.append(
-                    manifest.record(f"maven2/{rel}", checksum, target.stat().st_size, [part])
-                )
-                listed.append({"coordinate": artifact.coordinate, "path": rel, "sha512": checksum})
-            self._save_stamp("jars", inputs, records, {"catalog": listed})
+            return jars.resolve(self.ctx, roots, jars.shipped_names(spark))
+
+        return self._maven_step(
+            "jars", inputs_digest(what, code_digest("jars"), self.settings), roots, fetch
+        )
+
+    def agents(self, roots: list[str]) -> list[dict]:
+        """The Java agents (e.g. the Prometheus JMX exporter) under maven2/, each one
+        self-contained jar without its dependencies; returns the catalog's `agents:` list."""
+        inputs = inputs_digest({"agents": roots}, code_digest("jars"), self.settings)
+        return self._maven_step(
+            "agents", inputs, roots, lambda: self.ctx.resolve(roots, transitive=False)
+        )
+
+    def _maven_step(self, name: str, inputs: str, roots: list[str], fetch) -> list[dict]:
+        """Maven artifacts under maven2/, fetched again only when their inputs changed; returns
+        their catalog entries."""
+        start = time.monotonic()
+        stamp = self._stamp(name, inputs)
+        if stamp:
+            print(f"mirror: {name}: up to date ({len(stamp['files'])} jars)", flush=True)
+            records, listed = stamp["files"], stamp["catalog"]
+        else:
+            print(f"mirror: {name}: {', '.join(roots)}", flush=True)
+            records, listed = self._maven_files(fetch())
+            self._save_stamp(name, inputs, records, {"catalog": listed})
             total = sum(r["size"] for r in records)
             print(f"mirror:   {len(records)} jars under maven2/ ({mb(total)})", flush=True)
         for record in records:
             self.files[record["path"]] = record
-        self._timed("jars", start)
+        self._timed(name, start)
         return listed
+
+    def _maven_files(self, artifacts) -> tuple[list[dict], list[dict]]:
+        """Copy Maven artifacts to maven2/<repository path>: their manifest records and their
+        catalog entries (coordinate, path, sha512)."""
+        records, listed = [], []
+        for artifact in artifacts:
+            rel = artifact.repository_path
+            target = self.out / "maven2" / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            shutil.copyfile(artifact.path, tmp)
+            os.replace(tmp, target)
+            checksum = sha512(target)
+            manifest.write_sha512(target, checksum)
+            part = manifest.maven_part(artifact, f"maven2/{rel}")
+            size = target.stat().st_size
+            records.append(manifest.record(f"maven2/{rel}", checksum, size, [part]))
+            listed.append({"coordinate": artifact.coordinate, "path": rel, "sha512": checksum})
+        return records, listed
 
     def dataset(self, name: str, entry: dict) -> None:
         """A data file of PyPI, copied byte for byte to pypi/<path>, checked against its pin."""
@@ -210,7 +232,7 @@ def build(
     update_catalog: bool = False,
 ) -> Path:
     data = catalog.load(catalog_path)
-    known = set(data["archives"]) | {"jars", "datasets"}
+    known = set(data["archives"]) | {"jars", "agents", "datasets"}
     unknown = sorted(set(only) - known - set(NAMES))
     if unknown:
         choices = ", ".join(sorted(known))
@@ -230,6 +252,12 @@ def build(
         if update_catalog:
             catalog.update_jars(catalog_path, listed)
             print(f"mirror: wrote {len(listed)} jars into {catalog_path}", flush=True)
+    agent_roots = data.get("agent_roots") or []
+    if agent_roots and (not only or "agents" in only):
+        listed = builder_.agents(agent_roots)
+        if update_catalog:
+            catalog.update_jars(catalog_path, listed, "agents")
+            print(f"mirror: wrote {len(listed)} agents into {catalog_path}", flush=True)
     if not only or "datasets" in only:
         for name, entry in catalog.datasets(data):
             builder_.dataset(name, entry)

@@ -1,5 +1,5 @@
-"""The catalog (files/artifacts.yml): which archives to build, the data files to copy, and the
-jobs' jars list."""
+"""The catalog (files/artifacts.yml): which archives to build, the data files to copy, the
+jobs' jars list and the Java agents' list."""
 
 from __future__ import annotations
 
@@ -54,8 +54,8 @@ def spark_version(catalog: dict) -> str:
     return str(versions[-1])
 
 
-def jars_block(jars: list[dict]) -> str:
-    lines = ["jars:"] if jars else ["jars: []"]
+def jars_block(jars: list[dict], key: str = "jars") -> str:
+    lines = [f"{key}:"] if jars else [f"{key}: []"]
     for jar in jars:
         lines += [
             f"  - coordinate: {jar['coordinate']}",
@@ -65,30 +65,35 @@ def jars_block(jars: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-# The top-level `jars:` line and the indented or blank lines after it.
-TOP_LEVEL_JARS = re.compile(r"^jars:[^\n]*(?:\n|\Z)(?:[ \t]+[^\n]*(?:\n|\Z)|\n)*", re.MULTILINE)
+def top_level(key: str) -> re.Pattern:
+    """The top-level `key:` line and the indented or blank lines after it."""
+    return re.compile(
+        rf"^{re.escape(key)}:[^\n]*(?:\n|\Z)(?:[ \t]+[^\n]*(?:\n|\Z)|\n)*", re.MULTILINE
+    )
 
 
-def replace_jars(text: str, jars: list[dict]) -> str:
-    """The catalog text with only its top-level `jars:` block replaced."""
-    matches = list(TOP_LEVEL_JARS.finditer(text))
+def replace_jars(text: str, jars: list[dict], key: str = "jars") -> str:
+    """The catalog text with only its top-level `key:` block (`jars:`, `agents:`) replaced."""
+    matches = list(top_level(key).finditer(text))
     if len(matches) != 1:
-        raise MirrorError("the catalog needs exactly one top-level 'jars:' list to update")
+        raise MirrorError(f"the catalog needs exactly one top-level '{key}:' list to update")
     match = matches[0]
     block = match.group(0)
     trailing = block[len(block.rstrip()) :].count("\n")
-    replacement = jars_block(jars) + "\n" * max(trailing - 1, 0)
+    replacement = jars_block(jars, key) + "\n" * max(trailing - 1, 0)
     if not block.endswith("\n"):
         replacement = replacement.removesuffix("\n")
     updated = text[: match.start()] + replacement + text[match.end() :]
-    if yaml.safe_load(updated).get("jars") != (jars or []):
-        raise MirrorError("updating the catalog's 'jars:' list would change more than the list")
+    before, after = yaml.safe_load(text), yaml.safe_load(updated)
+    before.pop(key, None)
+    if after.pop(key, None) != (jars or []) or after != before:
+        raise MirrorError(f"updating the catalog's '{key}:' list would change more than the list")
     return updated
 
 
-def update_jars(path: Path, jars: list[dict]) -> None:
-    """Rewrite the catalog's `jars:` list, keeping the rest of the file byte for byte."""
-    updated = replace_jars(path.read_text(), jars)
+def update_jars(path: Path, jars: list[dict], key: str = "jars") -> None:
+    """Rewrite the catalog's `key:` list, keeping the rest of the file byte for byte."""
+    updated = replace_jars(path.read_text(), jars, key)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(updated)
     os.replace(tmp, path)
