@@ -115,6 +115,23 @@ def test_page_without_tls_and_streaming_query(http_dir):
     assert not healthy and "no streaming query is active" in detail
 
 
+def test_monitoring_daemons(http_dir):
+    root, url = http_dir
+    address = address_of(url)
+    serve(root, "-/ready", "Prometheus Server is Ready.\n")
+    assert lab_health.check("prometheus", address)[0]
+    serve(root, "-/ready", "Service Unavailable")
+    assert not lab_health.check("prometheus", address)[0]
+    serve(root, "-/ready", "OK")
+    assert lab_health.check("alertmanager", address) == (True, "Alertmanager /-/ready: OK")
+    serve(root, "metrics", "# HELP up x\n# TYPE up gauge\nnode_load1 0.5\njvm_threads 12\n")
+    assert lab_health.check("metrics", address) == (True, "/metrics: 2 samples")
+    serve(root, "metrics", "# HELP nothing yet\n")
+    assert lab_health.check("metrics", address) == (False, "/metrics: 0 samples")
+    serve(root, "health", "ok\n")
+    assert lab_health.check("alert-log", address) == (True, "alert log /health: ok")
+
+
 def test_page_over_https_verified_against_the_ca(https_dir, lab_tls, monkeypatch):
     root, url = https_dir
     serve(root, "health", "ok\n")

@@ -164,6 +164,34 @@ def page_http(address: str) -> Result:
     return answer == "ok", f"/health: {answer[:80] or 'empty'}"
 
 
+# Monitoring
+
+
+def prometheus(address: str) -> Result:
+    """Prometheus has loaded its storage and configuration (/-/ready)."""
+    answer = http_text(address, "/-/ready").strip()
+    return "ready" in answer.lower(), f"Prometheus: {answer[:80] or 'empty'}"
+
+
+def alertmanager(address: str) -> Result:
+    answer = http_text(address, "/-/ready").strip()
+    return answer == "OK", f"Alertmanager /-/ready: {answer[:80] or 'empty'}"
+
+
+def metrics(address: str) -> Result:
+    """An exporter (node exporter, a JMX exporter agent, the stream's figures) serves samples
+    in Prometheus' text format on /metrics."""
+    lines = http_text(address, "/metrics").splitlines()
+    samples = [ln for ln in lines if ln and not ln.startswith("#")]
+    return bool(samples), f"/metrics: {len(samples)} samples"
+
+
+def alert_log(address: str) -> Result:
+    """The webhook receiver that writes Alertmanager's notifications to a log."""
+    answer = http_text(address, "/health").strip()
+    return answer == "ok", f"alert log /health: {answer[:80] or 'empty'}"
+
+
 # ZooKeeper: `srvr` (whitelisted by the zookeeper role) reports a Mode once the server serves.
 
 
@@ -327,6 +355,10 @@ CHECKS: dict[str, Callable[[str], Result]] = {
     "page": page,
     "page-http": page_http,
     "stream": streaming_query,
+    "prometheus": prometheus,
+    "alertmanager": alertmanager,
+    "metrics": metrics,
+    "alert-log": alert_log,
 }
 
 
