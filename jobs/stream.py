@@ -12,7 +12,9 @@ the messages, sends invalid ones to the dead-letter topic, upserts the ratings i
 stored ratings, and replaces their top-N in ``reco.recommendations`` and
 ``reco.recommendations_by_user``; per-batch counters go to ``reco.stream_stats``. On start
 it writes the model's catalogue to ``reco.movies`` and its version to ``reco.streams``. The logic
-and why replays are harmless (exactly-once effect) are in ``jobs.reco.batch``.
+and why replays are harmless (exactly-once effect) are in ``jobs.reco.batch``. With
+``--metrics HOST:PORT`` the driver serves its figures for Prometheus on
+``http://HOST:PORT/metrics`` (``jobs.reco.stream_metrics``).
 
 Kafka is read and the dead letters written with the login of ``jobs.kafka_security`` (SASL
 SCRAM-SHA-512 over TLS by default; the password comes from the environment that
@@ -31,9 +33,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import time
 
 from jobs import common, kafka_security
-from jobs.reco import batch, model_store
+from jobs.reco import batch, model_store, stream_metrics
 from jobs.reco.deadletter import KafkaSink, ListSink
 from jobs.reco.store import CassandraStore, MemoryStore
 
@@ -85,6 +88,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--top-n", type=int, default=10)
     p.add_argument("--scorer", choices=("foldin", "als-subset"), default="foldin")
     p.add_argument("--stream-name", default="movielens", help="key of reco.stream_stats rows")
+    p.add_argument(
+        "--metrics",
+        default=common.env("STREAM_METRICS", ""),
+        help="HOST:PORT where the driver serves its figures for Prometheus ('' for none)",
+    )
+    p.add_argument(
+        "--metrics-every", type=float, default=5.0, help="seconds between progress readings"
+    )
     p.add_argument("--master", default=None)
     p.add_argument(
         "--packages",
@@ -157,9 +168,9 @@ def build_context(spark, args, security: kafka_security.KafkaSecurity) -> batch.
     )
 
 
-def make_handler(ctx: batch.Context):
+def make_handler(ctx: batch.Context, metrics: stream_metrics.StreamMetrics | None = None):
     def handle(frame, batch_id: int) -> None:
-        rows = frame.select("value", "topic", "partition", "offset").collect()
+        rows = frame.select("value", "topic", "partition", "offset", "timestamp").collect()
         messages = [
             batch.Message(
                 bytes(r["value"]) if r["value"] is not None else None,
@@ -170,6 +181,14 @@ def make_handler(ctx: batch.Context):
             for r in rows
         ]
         stats = batch.process_batch(ctx, batch_id, messages)
+        if metrics is not None:
+            metrics.record_batch(
+                stats.valid,
+                stats.invalid,
+                stats.users_updated,
+                [stream_metrics.kafka_seconds(r["timestamp"]) for r in rows],
+                stream_metrics.now(),
+            )
         log.info(
             "batch %d: %d valid, %d invalid, %d users updated (%d cold) in %d ms",
             batch_id,
@@ -214,7 +233,13 @@ def source_options(args, security: kafka_security.KafkaSecurity) -> dict[str, st
     }
 
 
-def start(spark, args, ctx: batch.Context, security: kafka_security.KafkaSecurity):
+def start(
+    spark,
+    args,
+    ctx: batch.Context,
+    security: kafka_security.KafkaSecurity,
+    metrics: stream_metrics.StreamMetrics | None = None,
+):
     source = (
         spark.readStream.format("kafka")
         .options(**source_options(args, security))
@@ -224,7 +249,7 @@ def start(spark, args, ctx: batch.Context, security: kafka_security.KafkaSecurit
         .load()
     )
     writer = (
-        source.writeStream.foreachBatch(make_handler(ctx))
+        source.writeStream.foreachBatch(make_handler(ctx, metrics))
         .option("checkpointLocation", args.checkpoint)
         .queryName(args.stream_name)
     )
@@ -246,11 +271,23 @@ def main(argv: list[str] | None = None) -> int:
     conf = {"spark.jars.packages": args.packages} if args.packages else {}
     spark = common.spark_session("movielens-stream", args.master, conf)
     ctx = build_context(spark, args, security)
-    query = start(spark, args, ctx, security)
+    metrics = None
+    if args.metrics:
+        host, _, port = args.metrics.rpartition(":")
+        metrics = stream_metrics.StreamMetrics(args.stream_name, ctx.model_version)
+        stream_metrics.serve(metrics, host.strip("[]"), int(port))
+        log.info("figures for Prometheus on http://%s/metrics", args.metrics)
+    query = start(spark, args, ctx, security, metrics)
     log.info("streaming %s from %s, checkpoint %s", args.topic, args.bootstrap, args.checkpoint)
+    poll = min(args.metrics_every, args.progress_every) if metrics else args.progress_every
+    logged = time.monotonic()
     try:
-        while not query.awaitTermination(args.progress_every):
-            log_progress(query)
+        while not query.awaitTermination(poll):
+            if metrics is not None:
+                metrics.record_progress(query.recentProgress)
+            if time.monotonic() - logged >= args.progress_every:
+                log_progress(query)
+                logged = time.monotonic()
     finally:
         spark.stop()
     return 0
