@@ -542,3 +542,19 @@ def test_the_page_serves_https_with_its_certificate(tmp_path, lab_tls):
     finally:
         page.terminate()
         page.wait(timeout=30)
+
+
+def test_metrics_count_requests_by_route_not_by_path(page):
+    client, _, _ = page
+    client.get("/users/7")
+    client.get("/users/8")
+    client.get("/users/abc")
+    client.get("/no/such/page")
+    body = text(client.get("/metrics"))
+    assert 'movielens_web_requests_total{route="/users/<user>",method="GET",status="200"} 2' in body
+    assert 'movielens_web_requests_total{route="/users/<user>",method="GET",status="400"} 1' in body
+    assert 'movielens_web_requests_total{route="unmatched",method="GET",status="404"} 1' in body
+    assert 'movielens_web_request_seconds_count{route="/users/<user>"} 3' in body
+    assert "# TYPE movielens_web_requests_total counter" in body
+    # The scrape itself is counted from the next one on.
+    assert 'route="/metrics"' in text(client.get("/metrics"))

@@ -9,6 +9,7 @@
     /api/users/<id>, /api/status, /health   the same as JSON
     /api/movies?q=...&user=<id>   the movies whose title has the words typed (the form's
                             suggestions as the person types), without the user's rated ones
+    /metrics                the page's request counts for Prometheus (``metrics``)
 
 Bad input and unreachable services get a page that says what is wrong (status 400, 404 or
 503); an unexpected error is logged with its traceback and the page says only that it
@@ -25,14 +26,16 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+import time
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
 
 from movielens_web import config, rate
 from movielens_web.cli import when
 from movielens_web.data import Reader, Unavailable
+from movielens_web.metrics import RequestCounts
 from movielens_web.status import collect
 
 log = logging.getLogger("movielens_web")
@@ -122,6 +125,23 @@ def create_app(  # noqa: C901
     sender = sender or rate.Sender(
         settings.kafka_bootstrap, settings.topic, client_options=settings.kafka_client_options()
     )
+
+    counts = RequestCounts()
+
+    @app.before_request
+    def started():
+        g.started = time.monotonic()
+
+    @app.after_request
+    def counted(response):
+        rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        seconds = time.monotonic() - g.get("started", time.monotonic())
+        counts.count(rule, request.method, response.status_code, seconds)
+        return response
+
+    @app.get("/metrics")
+    def metrics():
+        return counts.render(), 200, {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
 
     def problem(message: str, code: int):
         if request.path.startswith("/api/"):
