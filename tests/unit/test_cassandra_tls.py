@@ -5,15 +5,14 @@ between plaintext and TLS one level at a time (roles/cassandra/filter_plugins/ca
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
+
+from tests import localplay
 
 ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location(
@@ -178,24 +177,9 @@ def rendered(tmp_path_factory) -> dict[int, dict]:
             "children": {"cassandra": {"hosts": {"node1": {}}}},
         }
     }
-    (out / "inventory.json").write_text(json.dumps(inventory))
-    (out / "play.yml").write_text(PLAY.format(root=ROOT, out=out))
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i",
-            str(out / "inventory.json"),
-            str(out / "play.yml"),
-            "-e",
-            "tls_keystore_password=unit-test-keystore",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "ANSIBLE_FILTER_PLUGINS": str(ROOT / "playbooks" / "filter_plugins")},
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    play = PLAY.format(root=ROOT, out=out)
+    extra = ("-e", "tls_keystore_password=unit-test-keystore")
+    result = localplay.run(out, inventory, play, *extra, timeout=180)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     return {level: yaml.safe_load((out / f"level{level}.yaml").read_text()) for level in range(4)}
 

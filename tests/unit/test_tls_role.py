@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests import inventory
+from tests import inventory, localplay
 
 x509 = pytest.importorskip("cryptography.x509")
 
@@ -49,25 +49,15 @@ def playbook(tmp: Path, **extra) -> dict[str, int]:
         "tls_keystore_password": PASSWORD,
         **extra,
     }
-    (tmp / "inventory.json").write_text(json.dumps(inventory))
     (tmp / "vars.json").write_text(json.dumps(variables))
-    (tmp / "play.yml").write_text("- hosts: all\n  gather_facts: false\n  roles: [tls]\n")
-    bin_dir = Path(sys.executable).parent
-    result = subprocess.run(
-        [
-            str(bin_dir / "ansible-playbook"),
-            "-i",
-            str(tmp / "inventory.json"),
-            str(tmp / "play.yml"),
-            "-e",
-            f"@{tmp / 'vars.json'}",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks"},
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
+    play = "- hosts: all\n  gather_facts: false\n  roles: [tls]\n"
+    result = localplay.run(
+        tmp,
+        inventory,
+        play,
+        "-e",
+        f"@{tmp / 'vars.json'}",
+        env={"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks"},
     )
     recap = re.search(r"labhost\s+:\s+(.*)", result.stdout.split("PLAY RECAP")[-1])
     assert result.returncode == 0 and recap, result.stdout[-4000:] + result.stderr[-2000:]

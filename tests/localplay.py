@@ -1,0 +1,38 @@
+"""Run a play on this machine (ansible-playbook with a local connection), as the unit tests do
+that run a role or render its templates into a temporary directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(
+    directory: Path,
+    inventory: dict,
+    play: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 240,
+) -> subprocess.CompletedProcess:
+    """Write the inventory (inventory.json) and the play (play.yml) into `directory` and run
+    ansible-playbook from the project's root with the playbooks' filter plugins and `args`."""
+    (directory / "inventory.json").write_text(json.dumps(inventory))
+    (directory / "play.yml").write_text(play)
+    command = [str(Path(sys.executable).parent / "ansible-playbook")]
+    command += ["-i", str(directory / "inventory.json"), str(directory / "play.yml"), *args]
+    filters = str(ROOT / "playbooks" / "filter_plugins")
+    return subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "ANSIBLE_FILTER_PLUGINS": filters, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
