@@ -41,6 +41,26 @@ SERVICES: dict[str, Service] = {
     "spark_history_ui": Service(None, "spark_history_ui_port", 18080),
     "jupyter": Service(None, "jupyter_port", 8888),
     "stream_ui": Service(None, "movielens_stream_ui_port", 4050),
+    "spark_worker_ui": Service(None, "spark_worker_ui_port", 8081),
+    "page": Service(None, "movielens_web_port", 8050),
+    # Monitoring: Prometheus and Alertmanager on the monitoring host, the exporters on every host
+    # (the node exporter, the JVM daemons' JMX exporter agents, the streaming job's figures).
+    "prometheus": Service("monitoring_address", "monitoring_prometheus_port", 9090),
+    "alertmanager": Service("monitoring_address", "monitoring_alertmanager_port", 9095),
+    "node_exporter": Service("monitoring_address", "monitoring_node_exporter_port", 9100),
+    "jmx_namenode": Service("monitoring_address", "monitoring_jmx_namenode_port", 9501),
+    "jmx_datanode": Service("monitoring_address", "monitoring_jmx_datanode_port", 9502),
+    "jmx_resourcemanager": Service(
+        "monitoring_address", "monitoring_jmx_resourcemanager_port", 9503
+    ),
+    "jmx_nodemanager": Service("monitoring_address", "monitoring_jmx_nodemanager_port", 9504),
+    "jmx_spark_master": Service("monitoring_address", "monitoring_jmx_spark_master_port", 9505),
+    "jmx_spark_worker": Service("monitoring_address", "monitoring_jmx_spark_worker_port", 9506),
+    "jmx_spark_history": Service("monitoring_address", "monitoring_jmx_spark_history_port", 9507),
+    "jmx_zookeeper": Service("monitoring_address", "monitoring_jmx_zookeeper_port", 9508),
+    "jmx_kafka": Service("monitoring_address", "monitoring_jmx_kafka_port", 9509),
+    "jmx_cassandra": Service("monitoring_address", "monitoring_jmx_cassandra_port", 9510),
+    "stream_metrics": Service(None, "movielens_stream_metrics_port", 9511),
 }
 
 
