@@ -1,0 +1,280 @@
+"""Prometheus, Alertmanager and the exporters on a converged stack (the monitoring role).
+
+Against the real services, at the addresses of the scenario's inventory: every target that the
+inventory's groups call for is scraped and up; each service gives a figure that says something
+true about it (live DataNodes, under-replicated partitions, the ring, the stream's messages);
+promtool and amtool accept what the role wrote; and a daemon stopped with systemctl makes
+LabTargetDown fire (in Alertmanager and in the alert log) and resolve once it is started again.
+Run by the monitoring scenario and by stack. Every wait is bounded, and derived from the
+inventory's scrape interval and alert timings (short in both scenarios).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+from kafka import KafkaProducer
+
+from tests import inventory
+from tests.labhost import eventually
+from tests.pipelinehost import TOPIC, catalogue
+
+testinfra_hosts = ["monitoring"]
+
+PROMETHEUS = inventory.endpoint("monitoring", "prometheus")
+ALERTMANAGER = inventory.endpoint("monitoring", "alertmanager")
+ALERT_LOG = "/var/log/lab-alerts/alerts.log"  # monitoring_alert_log_file
+RULES_DIR = "/etc/prometheus/rules"
+# The daemon the alert test stops: nothing else depends on the history server.
+STOPPED_UNIT, STOPPED_JOB = "spark-history", "spark-history"
+
+# Prometheus' jobs and the inventory group whose every host they scrape (the role's
+# monitoring_scrape_jobs).
+JOBS = {
+    "prometheus": "monitoring",
+    "alertmanager": "monitoring",
+    "node": "all",
+    "hadoop-namenode": "hadoop_namenode",
+    "hadoop-datanode": "hadoop_datanode",
+    "hadoop-resourcemanager": "hadoop_resourcemanager",
+    "hadoop-nodemanager": "hadoop_nodemanager",
+    "spark-master": "spark_master",
+    "spark-worker": "spark_worker",
+    "spark-history": "spark_history",
+    "zookeeper": "zookeeper",
+    "kafka": "kafka",
+    "cassandra": "cassandra",
+    "spark-master-metrics": "spark_master",
+    "spark-applications": "spark_master",
+    "spark-worker-metrics": "spark_worker",
+    "movielens-stream": "movielens",
+    "movielens-stream-driver": "movielens",
+    "movielens-web": "movielens_web",
+}
+
+
+# The jobs of the JVM daemons' JMX exporter agents.
+JVM_JOBS = {
+    "hadoop-namenode",
+    "hadoop-datanode",
+    "hadoop-resourcemanager",
+    "hadoop-nodemanager",
+    "spark-master",
+    "spark-worker",
+    "spark-history",
+    "zookeeper",
+    "kafka",
+    "cassandra",
+}
+
+
+def seconds(duration: str) -> float:
+    """A Prometheus duration (30s, 2m, 1h) in seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    found = re.fullmatch(r"(\d+)(ms|s|m|h|d)", str(duration).strip())
+    assert found, f"not a duration: {duration!r}"
+    return int(found.group(1)) * units[found.group(2)]
+
+
+def setting(name: str, default):
+    return inventory.hostvar(inventory.hosts("monitoring")[0], name, default)
+
+
+SCRAPE = seconds(setting("monitoring_scrape_interval", "30s"))
+DOWN_FOR = seconds(setting("monitoring_alert_for", {}).get("down", "2m"))
+TIMING = setting("monitoring_alertmanager_timing", {})
+GROUP_WAIT = seconds(TIMING.get("group_wait", "30s"))
+GROUP_INTERVAL = seconds(TIMING.get("group_interval", "5m"))
+# From a daemon's stop to its alert in the log: a failed scrape, `for`, an evaluation, the
+# notification's wait; from its start to the resolved notice: a good scrape, an evaluation,
+# the next group interval. With room for a slow two-core host.
+FIRE_SECONDS = 2 * SCRAPE + DOWN_FOR + GROUP_WAIT + GROUP_INTERVAL + 60
+RESOLVE_SECONDS = 3 * SCRAPE + 2 * GROUP_INTERVAL + 60
+
+
+def get_json(url: str) -> dict:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(url, timeout=15) as response:
+        return json.loads(response.read())
+
+
+def query(expr: str) -> list[dict]:
+    """The instant vector of a PromQL expression (Prometheus' HTTP API)."""
+    url = f"http://{PROMETHEUS}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    answer = get_json(url)
+    assert answer["status"] == "success", answer
+    return answer["data"]["result"]
+
+
+def value(expr: str) -> float | None:
+    """The one value of an expression that gives one series (None when it gives none)."""
+    result = query(expr)
+    assert len(result) <= 1, f"{expr}: {len(result)} series"
+    return float(result[0]["value"][1]) if result else None
+
+
+def expected_jobs() -> set[str]:
+    return {job for job, group in JOBS.items() if inventory.hosts(group)}
+
+
+def test_promtool_and_amtool_accept_what_the_role_wrote(host):
+    with host.sudo():
+        config = host.run("promtool check config /etc/prometheus/prometheus.yml")
+        rules = host.run(f"promtool check rules {RULES_DIR}/*.yml")
+        manager = host.run("amtool check-config /etc/prometheus/alertmanager.yml")
+    assert config.rc == 0, config.stdout + config.stderr
+    assert rules.rc == 0, rules.stdout + rules.stderr
+    assert manager.rc == 0, manager.stdout + manager.stderr
+    assert rules.stdout.count("SUCCESS") == len(re.findall(r"Checking ", rules.stdout)) == 7, (
+        rules.stdout
+    )
+
+
+def test_every_target_of_the_inventory_is_scraped_and_up():
+    def all_up():
+        targets = get_json(f"http://{PROMETHEUS}/api/v1/targets")["data"]["activeTargets"]
+        down = [
+            f"{t['labels']['job']} {t['scrapeUrl']}: {t['lastError']}"
+            for t in targets
+            if t["health"] != "up"
+        ]
+        return (targets, down) if not down else None
+
+    targets, _ = eventually(all_up, "every target up", timeout=10 * SCRAPE + 120)
+    jobs = {t["labels"]["job"] for t in targets}
+    assert jobs == expected_jobs()
+    for job in jobs:
+        hosts = {t["labels"]["host"] for t in targets if t["labels"]["job"] == job}
+        assert hosts == set(inventory.hosts(JOBS[job])), job
+    # Each target is reached on its host's address from the inventory, never loopback's
+    # stand-in for a wildcard.
+    for target in targets:
+        address = urllib.parse.urlsplit(target["scrapeUrl"]).hostname
+        assert address == inventory.address(target["labels"]["host"]), target["scrapeUrl"]
+
+
+def test_each_service_reports_a_true_figure():
+    datanodes = len(inventory.hosts("hadoop_datanode"))
+    assert value("hdfs_live_datanodes") == datanodes
+    assert value("hdfs_dead_datanodes") == 0
+    assert value("hdfs_capacity_total_bytes") > 0
+    assert value("sum(hdfs_datanode_capacity_bytes)") > 0
+    assert value('yarn_nodemanagers{state="active"}') == len(inventory.hosts("hadoop_nodemanager"))
+    assert value("sum(kafka_server_under_replicated_partitions)") == 0
+    assert value("sum(kafka_server_partitions)") > 0
+    assert value("sum(kafka_controller_active)") == 1
+    nodes = len(inventory.hosts("cassandra"))
+    for sample in query('cassandra_endpoints{state="up"}'):
+        assert float(sample["value"][1]) == nodes, sample
+    assert value('sum(cassandra_endpoints{state="down"})') == 0
+    assert value("count(cassandra_compaction_pending_tasks)") == nodes
+    if inventory.hosts("zookeeper"):
+        assert value("min(zookeeper_znodes)") > 0
+    workers = len(inventory.hosts("spark_worker"))
+    assert value('{__name__=~"metrics_master_aliveWorkers_Value"}') == workers
+    every = len(inventory.hosts("all"))
+    assert value("count(node_memory_MemAvailable_bytes)") == every
+    # Every JVM daemon's agent reports its heap.
+    heaps = {s["metric"]["job"] for s in query('jvm_memory_used_bytes{area="heap"}')}
+    assert heaps == expected_jobs() & JVM_JOBS
+    assert value("sum(movielens_web_requests_total)") > 0
+
+
+def send_ratings(movies: list[int], count: int) -> None:
+    """`count` ratings of known movies and one message that is not JSON, with the jobs'
+    login: the stream takes the ratings and sends the bad one to the dead-letter topic."""
+    producer = KafkaProducer(
+        bootstrap_servers=inventory.kafka_bootstrap(),
+        acks="all",
+        retries=10,
+        **inventory.kafka_client("movielens"),
+    )
+    try:
+        now = int(time.time())
+        for i in range(count):
+            user, movie = 900_001 + i % 3, movies[i % len(movies)]
+            body = {"userId": user, "movieId": movie, "rating": 4.0, "timestamp": now}
+            producer.send(TOPIC, json.dumps(body).encode())
+        producer.send(TOPIC, b"not a rating")
+        producer.flush(timeout=60)
+    finally:
+        producer.close()
+
+
+@pytest.mark.skipif(not inventory.hosts("movielens"), reason="no streaming job in the inventory")
+def test_the_stream_reports_its_messages_latency_and_lag():
+    jobs_host = inventory.testinfra_host(inventory.hosts("movielens")[0])
+    before_valid = value('movielens_stream_messages_total{outcome="valid"}') or 0
+    before_dead = value("movielens_stream_dead_letters_total") or 0
+    before_latencies = value("movielens_stream_end_to_end_latency_seconds_count") or 0
+    send_ratings(catalogue(jobs_host)[:20], 20)
+
+    def counted():
+        valid = value('movielens_stream_messages_total{outcome="valid"}') or 0
+        dead = value("movielens_stream_dead_letters_total") or 0
+        return valid >= before_valid + 20 and dead >= before_dead + 1
+
+    eventually(counted, "the stream's counters in Prometheus", timeout=6 * SCRAPE + 120)
+    assert value("movielens_stream_end_to_end_latency_seconds_count") >= before_latencies + 21
+    phases = {s["metric"]["phase"] for s in query("movielens_stream_batch_duration_seconds")}
+    assert {"addBatch", "triggerExecution"} <= phases, phases
+    eventually(lambda: value("movielens_stream_consumer_lag") == 0, "no lag", timeout=120)
+    age = value("time() - movielens_stream_last_progress_timestamp_seconds")
+    assert age < 60 + SCRAPE, f"last progress {age:.0f}s old"
+
+
+def active_alerts(job: str) -> list[dict]:
+    alerts = get_json(f"http://{ALERTMANAGER}/api/v2/alerts?active=true&silenced=false")
+    return [
+        a
+        for a in alerts
+        if a["labels"].get("alertname") == "LabTargetDown" and a["labels"].get("job") == job
+    ]
+
+
+def logged(host, job: str, status: str, since: str) -> bool:
+    """The alert log has a line for LabTargetDown of `job` with `status`, received at or
+    after `since` (UTC, ISO 8601 to the second)."""
+    with host.sudo():
+        text = host.run(f"cat {ALERT_LOG} 2>/dev/null").stdout
+    for line in text.splitlines():
+        entry = json.loads(line)
+        if (
+            entry["alertname"] == "LabTargetDown"
+            and entry["labels"].get("job") == job
+            and entry["status"] == status
+            and entry["received"] >= since
+        ):
+            return True
+    return False
+
+
+def test_a_stopped_daemon_fires_its_alert_which_resolves_once_it_is_back(host):
+    started = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    with host.sudo():
+        assert host.run(f"systemctl stop {STOPPED_UNIT}").rc == 0
+    try:
+        eventually(lambda: active_alerts(STOPPED_JOB), "the alert in Alertmanager", FIRE_SECONDS)
+        eventually(
+            lambda: logged(host, STOPPED_JOB, "firing", started),
+            "the firing alert in the alert log",
+            FIRE_SECONDS,
+        )
+    finally:
+        with host.sudo():
+            assert host.run(f"systemctl start {STOPPED_UNIT}").rc == 0
+    back = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    eventually(
+        lambda: logged(host, STOPPED_JOB, "resolved", back),
+        "the resolved alert in the alert log",
+        RESOLVE_SECONDS,
+    )
+    eventually(lambda: not active_alerts(STOPPED_JOB), "the alert gone", RESOLVE_SECONDS)
+    eventually(
+        lambda: value(f'up{{job="{STOPPED_JOB}"}}') == 1, "the target up again", RESOLVE_SECONDS
+    )
