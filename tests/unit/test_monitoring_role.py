@@ -117,7 +117,7 @@ def test_targets_come_from_the_inventory_groups(rendered):
     assert jobs["hadoop-namenode"]["static_configs"] == [
         {"targets": ["10.0.0.11:9501"], "labels": {"host": "node1"}}
     ]
-    assert jobs["spark-master-metrics"]["metrics_path"] == "/metrics/master/prometheus"
+    assert jobs["spark-master-metrics"]["metrics_path"] == "/metrics/master/prometheus/"
     assert jobs["movielens-stream"]["static_configs"][0]["targets"] == ["10.0.0.11:9511"]
     page = jobs["movielens-web"]
     assert page["scheme"] == "https" and page["static_configs"][0]["targets"] == ["10.0.0.11:8050"]
