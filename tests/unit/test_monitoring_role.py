@@ -197,6 +197,22 @@ def produced() -> set[str]:
     return names
 
 
+def test_alerts_say_what_and_how_long_in_plain_lines(rendered):
+    for path in (rendered / "rules").glob("*.yml"):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                assert rule["labels"]["severity"] in ("warning", "critical"), rule["alert"]
+                for text in rule["annotations"].values():
+                    assert "  " not in text and "{%" not in text, (rule["alert"], text)
+                assert (
+                    "{{ $labels" in rule["annotations"]["summary"]
+                    or "{{ $value" in (rule["annotations"]["summary"])
+                ), rule["alert"]
+    down = yaml.safe_load((rendered / "rules" / "targets.yml").read_text())["groups"][0]
+    assert down["rules"][0]["for"] == "2m"
+    assert " for 2m: " in down["rules"][0]["annotations"]["description"]
+
+
 def test_every_metric_an_alert_needs_is_produced(rendered):
     known = produced()
     for path in (rendered / "rules").glob("*.yml"):

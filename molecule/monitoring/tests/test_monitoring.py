@@ -143,9 +143,10 @@ def test_every_target_of_the_inventory_is_scraped_and_up():
             for t in targets
             if t["health"] != "up"
         ]
-        return (targets, down) if not down else None
+        assert not down, "down: " + "; ".join(down)
+        return targets
 
-    targets, _ = eventually(all_up, "every target up", timeout=10 * SCRAPE + 120)
+    targets = eventually(all_up, "every target up", timeout=10 * SCRAPE + 120)
     jobs = {t["labels"]["job"] for t in targets}
     assert jobs == expected_jobs()
     for job in jobs:
