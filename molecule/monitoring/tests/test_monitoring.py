@@ -3,10 +3,9 @@
 Against the real services, at the addresses of the scenario's inventory: every target that the
 inventory's groups call for is scraped and up; each service gives a figure that says something
 true about it (live DataNodes, under-replicated partitions, the ring, the stream's messages);
-promtool and amtool accept what the role wrote; and a daemon stopped with systemctl makes
-LabTargetDown fire (in Alertmanager and in the alert log) and resolve once it is started again.
-Run by the monitoring scenario and by stack. Every wait is bounded, and derived from the
-inventory's scrape interval and alert timings (short in both scenarios).
+promtool and amtool accept what the role wrote. Run by the monitoring scenario, by stack and by
+the cluster. Every wait is bounded, and derived from the inventory's scrape interval. The alerts
+are tested in test_monitoring_alerts.py.
 """
 
 from __future__ import annotations
@@ -15,23 +14,18 @@ import json
 import re
 import time
 import urllib.parse
-import urllib.request
 
 import pytest
 from kafka import KafkaProducer
 
 from tests import inventory
 from tests.labhost import eventually
+from tests.monitoringhost import PROMETHEUS, SCRAPE, get_json, query, value
 from tests.pipelinehost import TOPIC, catalogue
 
 testinfra_hosts = ["monitoring"]
 
-PROMETHEUS = inventory.endpoint("monitoring", "prometheus")
-ALERTMANAGER = inventory.endpoint("monitoring", "alertmanager")
-ALERT_LOG = "/var/log/lab-alerts/alerts.log"  # monitoring_alert_log_file
 RULES_DIR = "/etc/prometheus/rules"
-# The daemon the alert test stops: nothing else depends on the history server.
-STOPPED_UNIT, STOPPED_JOB = "spark-history", "spark-history"
 
 # Prometheus' jobs and the inventory group whose every host they scrape (the role's
 # monitoring_scrape_jobs).
@@ -71,51 +65,6 @@ JVM_JOBS = {
     "kafka",
     "cassandra",
 }
-
-
-def seconds(duration: str) -> float:
-    """A Prometheus duration (30s, 2m, 1h) in seconds."""
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-    found = re.fullmatch(r"(\d+)(ms|s|m|h|d)", str(duration).strip())
-    assert found, f"not a duration: {duration!r}"
-    return int(found.group(1)) * units[found.group(2)]
-
-
-def setting(name: str, default):
-    return inventory.hostvar(inventory.hosts("monitoring")[0], name, default)
-
-
-SCRAPE = seconds(setting("monitoring_scrape_interval", "30s"))
-DOWN_FOR = seconds(setting("monitoring_alert_for", {}).get("down", "2m"))
-TIMING = setting("monitoring_alertmanager_timing", {})
-GROUP_WAIT = seconds(TIMING.get("group_wait", "30s"))
-GROUP_INTERVAL = seconds(TIMING.get("group_interval", "5m"))
-# From a daemon's stop to its alert in the log: a failed scrape, `for`, an evaluation, the
-# notification's wait; from its start to the resolved notice: a good scrape, an evaluation,
-# the next group interval. With room for a slow two-core host.
-FIRE_SECONDS = 2 * SCRAPE + DOWN_FOR + GROUP_WAIT + GROUP_INTERVAL + 60
-RESOLVE_SECONDS = 3 * SCRAPE + 2 * GROUP_INTERVAL + 60
-
-
-def get_json(url: str) -> dict:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(url, timeout=15) as response:
-        return json.loads(response.read())
-
-
-def query(expr: str) -> list[dict]:
-    """The instant vector of a PromQL expression (Prometheus' HTTP API)."""
-    url = f"http://{PROMETHEUS}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-    answer = get_json(url)
-    assert answer["status"] == "success", answer
-    return answer["data"]["result"]
-
-
-def value(expr: str) -> float | None:
-    """The one value of an expression that gives one series (None when it gives none)."""
-    result = query(expr)
-    assert len(result) <= 1, f"{expr}: {len(result)} series"
-    return float(result[0]["value"][1]) if result else None
 
 
 def expected_jobs() -> set[str]:
@@ -227,58 +176,3 @@ def test_the_stream_reports_its_messages_latency_and_lag():
     eventually(lambda: value("movielens_stream_consumer_lag") == 0, "no lag", timeout=120)
     age = value("time() - movielens_stream_last_progress_timestamp_seconds")
     assert age < 60 + SCRAPE, f"last progress {age:.0f}s old"
-
-
-def active_alerts(job: str) -> list[dict]:
-    alerts = get_json(f"http://{ALERTMANAGER}/api/v2/alerts?active=true&silenced=false")
-    return [
-        a
-        for a in alerts
-        if a["labels"].get("alertname") == "LabTargetDown" and a["labels"].get("job") == job
-    ]
-
-
-def logged(host, job: str, status: str, since: str) -> bool:
-    """The alert log has a line for LabTargetDown of `job` with `status`, received at or
-    after `since` (UTC, ISO 8601 to the second)."""
-    with host.sudo():
-        text = host.run(f"cat {ALERT_LOG} 2>/dev/null").stdout
-    for line in text.splitlines():
-        entry = json.loads(line)
-        if (
-            entry["alertname"] == "LabTargetDown"
-            and entry["labels"].get("job") == job
-            and entry["status"] == status
-            and entry["received"] >= since
-        ):
-            return True
-    return False
-
-
-@pytest.mark.skipif(not inventory.hosts("spark_history"), reason="no Spark history server")
-def test_a_stopped_daemon_fires_its_alert_which_resolves_once_it_is_back(host):
-    """`host` is the monitoring host (the alert log); the history server may run elsewhere."""
-    daemon_host = inventory.testinfra_host(inventory.hosts("spark_history")[0])
-    started = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
-    with daemon_host.sudo():
-        assert daemon_host.run(f"systemctl stop {STOPPED_UNIT}").rc == 0
-    try:
-        eventually(lambda: active_alerts(STOPPED_JOB), "the alert in Alertmanager", FIRE_SECONDS)
-        eventually(
-            lambda: logged(host, STOPPED_JOB, "firing", started),
-            "the firing alert in the alert log",
-            FIRE_SECONDS,
-        )
-    finally:
-        with daemon_host.sudo():
-            assert daemon_host.run(f"systemctl start {STOPPED_UNIT}").rc == 0
-    back = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
-    eventually(
-        lambda: logged(host, STOPPED_JOB, "resolved", back),
-        "the resolved alert in the alert log",
-        RESOLVE_SECONDS,
-    )
-    eventually(lambda: not active_alerts(STOPPED_JOB), "the alert gone", RESOLVE_SECONDS)
-    eventually(
-        lambda: value(f'up{{job="{STOPPED_JOB}"}}') == 1, "the target up again", RESOLVE_SECONDS
-    )
