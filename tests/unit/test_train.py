@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -82,9 +83,11 @@ def test_stream_handler_on_the_published_model(spark, published, scorer):
         to_message(Rating(999_999, known[2], 4.5, 102)),
         b"not json",
     ]
+    # The columns the Kafka source gives, its timestamp as the broker's append time.
+    appended = datetime(2026, 1, 1, tzinfo=UTC)
     frame = spark.createDataFrame(
-        [(v, "movielens_ratings", 0, i) for i, v in enumerate(values)],
-        "value binary, topic string, partition int, offset long",
+        [(v, "movielens_ratings", 0, i, appended) for i, v in enumerate(values)],
+        "value binary, topic string, partition int, offset long, timestamp timestamp",
     )
     stream.make_handler(ctx)(frame, 0)
     stats = ctx.store.stats[("movielens", 0)]
