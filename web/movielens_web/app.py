@@ -5,7 +5,9 @@
                             seconds), and a form to rate a movie
     POST /users/<id>/ratings  the rating goes through Kafka like any other (only with the
                             form's CSRF token, see below)
-    /status                 the status panel (what ``movielens-status`` prints)
+    /status?window=1h       the status panel (what ``movielens-status`` prints), and charts
+                            of the stack's figures from Prometheus over the window (15m, 1h,
+                            6h or 24h; ``movielens_web.promql`` says what each shows)
     /api/users/<id>, /api/status, /health   the same as JSON
     /api/movies?q=...&user=<id>   the movies whose title has the words typed (the form's
                             suggestions as the person types), without the user's rated ones
@@ -27,12 +29,13 @@ import hmac
 import logging
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
 
-from movielens_web import config, rate
+from movielens_web import config, prometheus, rate, svg
 from movielens_web.cli import when
 from movielens_web.data import Reader, Unavailable
 from movielens_web.metrics import RequestCounts
@@ -228,7 +231,18 @@ def create_app(  # noqa: C901
 
     @app.get("/status")
     def status_page():
-        return render_template("status.html", status=requested_status())
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            charts = pool.submit(
+                prometheus.collect, settings.prometheus, request.args.get("window")
+            )
+            status = requested_status()
+            return render_template(
+                "status.html",
+                status=status,
+                charts=charts.result(),
+                windows=svg.WINDOW_NAMES,
+                render_chart=svg.render,
+            )
 
     @app.get("/api/users/<user>")
     def api_user(user: str):

@@ -13,8 +13,11 @@ by the ``movielens_web`` role) holds::
                "user": "movielens_web", "cafile": "/etc/lab-tls/ca.crt"},
      "stream": {"name": "movielens"},
      "webhdfs": "http://10.0.0.7:9870", "hdfs_dirs": ["/input", ...], "models": "/models",
+     "prometheus": "http://10.0.0.9:9090",
      "services": [{"name": "HDFS NameNode", "kind": "namenode", "address": "10.0.0.7:9870",
                    "link": "http://namenode.example.org:9870"}, ...]}
+
+``prometheus`` is where the status page's charts read their figures ("" or none: no charts).
 
 A service's ``kind`` and ``address`` (host:port) say which ``lab_health`` check tells whether it
 is healthy (the same check as the restart waits of the roles and ``lab-health``).
@@ -75,6 +78,7 @@ class Settings:
     stream: str = "movielens"
     models: str = "/models"
     hdfs_dirs: tuple[str, ...] = ()
+    prometheus: str = ""
     services: tuple[Service, ...] = ()
     tls_cert: str = ""
     tls_key: str = ""
@@ -149,6 +153,7 @@ def from_dict(raw: dict, password: str = "", kafka_password: str = "") -> Settin
         stream=_get(raw, "stream.name", "movielens"),
         models=_get(raw, "models", "/models"),
         hdfs_dirs=tuple(_get(raw, "hdfs_dirs", [])),
+        prometheus=_get(raw, "prometheus", "").rstrip("/"),
         services=services,
         tls_cert=_get(raw, "tls.cert", ""),
         tls_key=_get(raw, "tls.key", ""),

@@ -5,7 +5,9 @@ streaming job folds the user in, and the page (without a reload) shows the new t
 recommendation with the rated movie it comes from. Then a
 recommended movie is rated low on the page and leaves the list. Bad input gets a message,
 never a traceback; a rating posted without the form's CSRF token is refused and reaches no
-topic; the status panel and `movielens-status` show every service healthy.
+topic; the status panel and `movielens-status` show every service healthy. Last, the status
+page's charts (from Prometheus) show the ratings of the tests before, and a screenshot of them
+has their lines.
 
 The page serves HTTPS with the host's certificate. The browser trusts the lab's CA only (an
 NSS database with it in a home of its own) and the other clients verify against it too: a
@@ -14,6 +16,7 @@ certificate the CA did not sign for the page's address fails every test.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -284,6 +287,82 @@ def test_status_command_shows_everything_healthy_and_the_user(host):
     assert re.search(r"Consumer lag of topic movielens_ratings: 0 ", out.stdout), out.stdout
     data = json.loads(host.check_output(f"sudo movielens-status --json --user {USER}"))
     assert data["healthy"] and len(data["recommendations"]["items"]) == 10
+
+
+# Pixels of a screenshot (a PNG, base64) that are coloured: neither the charts' white nor the
+# greys of their frame, grid and text, so only the series' lines.
+COLOURED_PIXELS_JS = """async (png) => {
+  const image = new Image();
+  image.src = "data:image/png;base64," + png;
+  await image.decode();
+  const canvas = document.createElement("canvas");
+  canvas.width = image.width;
+  canvas.height = image.height;
+  const context = canvas.getContext("2d");
+  context.drawImage(image, 0, 0);
+  const rgba = context.getImageData(0, 0, image.width, image.height).data;
+  let coloured = 0;
+  for (let i = 0; i < rgba.length; i += 4) {
+    const [r, g, b] = [rgba[i], rgba[i + 1], rgba[i + 2]];
+    if (Math.max(r, g, b) - Math.min(r, g, b) > 60) coloured += 1;
+  }
+  return coloured;
+}"""
+
+
+def chart_lines(page, chart: str) -> dict[str, list[tuple[float, float]]]:
+    """The points of each line of a chart (by its legend), in the SVG's coordinates."""
+    lines = page.locator(f"#chart-{chart} polyline.series").evaluate_all(
+        "ls => ls.map(l => [l.dataset.legend, l.getAttribute('points')])"
+    )
+    out: dict[str, list[tuple[float, float]]] = {}
+    for legend, points in lines:
+        pairs = (p.split(",") for p in points.split())
+        out.setdefault(legend, []).extend((float(x), float(y)) for x, y in pairs)
+    return out
+
+
+def ratings_charted(page) -> dict[str, list[tuple[float, float]]]:
+    """The ratings chart's lines once the ratings of the tests before show (a point above the
+    chart's zero line); else AssertionError with what the charts say."""
+    page.goto(PAGE + "/status?window=15m")
+    error = page.locator("#charts-error")
+    assert error.count() == 0, error.inner_text()
+    lines = chart_lines(page, "ratings")
+    plot = page.locator("#chart-ratings rect").first
+    bottom = float(plot.get_attribute("y")) + float(plot.get_attribute("height"))
+    read = lines.get("ratings read (valid)", [])
+    assert any(y < bottom - 1 for _, y in read), f"no ratings on the chart yet: {lines}"
+    return lines
+
+
+def test_the_status_charts_show_the_stack_figures_from_prometheus(page):
+    # The ratings of the tests above went through the stream within the last minutes;
+    # Prometheus scrapes every few seconds and the chart's rate spans 2 minutes.
+    lines = eventually(lambda: ratings_charted(page), "the ratings on the charts", 120)
+    assert len(lines["ratings read (valid)"]) >= 2
+    assert len(lines.get("top-N lists written", [])) >= 2, sorted(lines)
+    expect(page.locator("#charts figure.chart-box")).to_have_count(7)
+    expect(page.locator("#charts strong")).to_have_text("15 min")
+    for chart in ("latency", "lag", "batch", "dead_letters", "heap", "disk"):
+        assert chart_lines(page, chart), f"the {chart} chart has no line"
+    heap = chart_lines(page, "heap")
+    daemons = {"kafka", "cassandra", "hadoop-namenode", "hadoop-datanode", "spark-master"}
+    assert daemons <= {legend.split(" on ")[0] for legend in heap}, sorted(heap)
+    disk = set(chart_lines(page, "disk"))
+    assert "HDFS blocks (replicas included)" in disk
+    assert any(legend.startswith("Cassandra on ") for legend in disk), sorted(disk)
+    shot(page, "status-charts")
+    # The screenshot of the ratings chart's plot area has the lines drawn in it.
+    png = page.locator("#chart-ratings rect").first.screenshot(
+        path=str(SHOTS / "status-chart-ratings.png")
+    )
+    coloured = page.evaluate(COLOURED_PIXELS_JS, base64.b64encode(png).decode())
+    assert coloured >= 50, f"{coloured} coloured pixels in the ratings chart's screenshot"
+    # Another window asks Prometheus again, with its own step.
+    page.goto(PAGE + "/status?window=6h")
+    expect(page.locator("#charts strong")).to_have_text("6 h")
+    assert chart_lines(page, "ratings")
 
 
 def users_messages(user: int = USER) -> list:
