@@ -16,7 +16,7 @@ playbooks = tools/bootstrap >/dev/null && \
 PLAYBOOK_TARGETS := hdfs-configure hdfs-clean hdfs-upload-csv hdfs-download-log \
   cassandra-configure kafka-topics als-train als-tune kafka-produce kafka-stream web pipeline
 
-.PHONY: help build up cluster-up init down cluster-down clean shell status test lint unit $(PLAYBOOK_TARGETS)
+.PHONY: help build up cluster-up init down cluster-down clean shell status backup restore test lint unit $(PLAYBOOK_TARGETS)
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-20s %s\n", $$1, $$2}'
@@ -61,6 +61,13 @@ clean: down ## make down, then remove the project's build outputs (build/; cache
 
 status: ## Health of every service, UI links, HDFS usage, consumer lag, model, a user's top-N (STATUS_USER=7)
 	$(call playbooks,status) $(if $(STATUS_USER),-e status_user=$(STATUS_USER))
+
+backup: ## A new dated backup (models, checkpoint, keyspace, configuration) in build/backups
+	$(call playbooks,backup)
+
+restore: ## Bring a backup back onto the stack: make restore BACKUP=build/backups/<time>
+	@test -n "$(BACKUP)" || { echo "make restore BACKUP=<a directory made by make backup>" >&2; exit 2; }
+	$(call playbooks,restore) -e backup_restore_from=$(abspath $(BACKUP))
 
 shell: ## Open a shell on the local test host
 	.venv/bin/python -m tools.testhost ssh lab

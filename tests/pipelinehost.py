@@ -1,17 +1,37 @@
 """What the pipeline's stack tests share: HDFS as the jobs' user, the stream's health, its
 counters in Cassandra and the size of the ratings topic (at the addresses of the inventory)."""
 
+import json
+import subprocess
+import time
 from contextlib import contextmanager
 
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from tests import inventory
 from tests.labhost import healthy
 
 TOPIC = "movielens_ratings"
 LOGIN = PlainTextAuthProvider(username="movielens", password="lab-movielens-secret")
+
+
+def run_playbook(name: str, timeout: float, **extra_vars) -> subprocess.CompletedProcess:
+    """ansible-playbook playbooks/<name> from the project's directory against the scenario's
+    inventory, as `make` runs it."""
+    command = [inventory.tool("ansible-playbook"), "-i", inventory.source(), f"playbooks/{name}"]
+    if extra_vars:
+        command += ["-e", json.dumps(extra_vars)]
+    return subprocess.run(
+        command, cwd=inventory.PROJECT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def succeeded(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 0, (
+        f"{' '.join(result.args[:4])} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
+    )
 
 
 def hdfs(host, command: str):
@@ -57,6 +77,29 @@ def topic_size(topic: str = TOPIC) -> int:
         return sum(consumer.end_offsets(partitions).values())
     finally:
         consumer.close()
+
+
+def send(messages: list[tuple[int, bytes | None]], pause: float = 0.0) -> None:
+    """Into the ratings topic with the pipeline's login, as the producer jobs send."""
+    producer = KafkaProducer(
+        bootstrap_servers=inventory.kafka_bootstrap(),
+        acks="all",
+        retries=10,
+        **inventory.kafka_client("movielens"),
+    )
+    try:
+        for key, value in messages:
+            producer.send(TOPIC, key=str(key).encode(), value=value)
+            if pause:
+                time.sleep(pause)
+        producer.flush(timeout=60)
+    finally:
+        producer.close()
+
+
+def rating(user: int, movie: int, stars: float, ts: int | None = None) -> tuple[int, bytes]:
+    body = {"userId": user, "movieId": movie, "rating": stars, "timestamp": ts or int(time.time())}
+    return user, json.dumps(body).encode()
 
 
 def dataset() -> str:

@@ -16,7 +16,7 @@ import threading
 import time
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 
 from tests import inventory
 from tests.labhost import eventually, interrupt
@@ -27,6 +27,8 @@ from tests.pipelinehost import (
     counted,
     dataset,
     hdfs,
+    rating,
+    send,
     stream_running,
     topic_size,
 )
@@ -93,29 +95,6 @@ def end_offsets(topic: str) -> dict[TopicPartition, int]:
         return consumer.end_offsets(partitions)
     finally:
         consumer.close()
-
-
-def send(messages: list[tuple[int, bytes | None]], pause: float = 0.0) -> None:
-    """Into the ratings topic with the pipeline's login, as the producer jobs send."""
-    producer = KafkaProducer(
-        bootstrap_servers=inventory.kafka_bootstrap(),
-        acks="all",
-        retries=10,
-        **inventory.kafka_client("movielens"),
-    )
-    try:
-        for key, value in messages:
-            producer.send(TOPIC, key=str(key).encode(), value=value)
-            if pause:
-                time.sleep(pause)
-        producer.flush(timeout=60)
-    finally:
-        producer.close()
-
-
-def rating(user: int, movie: int, stars: float, ts: int | None = None) -> tuple[int, bytes]:
-    body = {"userId": user, "movieId": movie, "rating": stars, "timestamp": ts or int(time.time())}
-    return user, json.dumps(body).encode()
 
 
 def top_n(session, user: int) -> list:

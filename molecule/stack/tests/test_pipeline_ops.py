@@ -31,8 +31,10 @@ from tests.pipelinehost import (
     dataset,
     hdfs,
     stream_running,
+    succeeded,
     topic_size,
 )
+from tests.pipelinehost import run_playbook as pipelinehost_run_playbook
 
 PROJECT = inventory.PROJECT
 testinfra_hosts = ["movielens"]
@@ -51,18 +53,7 @@ TUNE_ARGS = "--ranks 8 --regs 0.05,0.2 --alphas 1.0 --modes implicit --max-iter 
 
 def run_playbook(host, name: str, timeout: float, **extra_vars) -> subprocess.CompletedProcess:
     """ansible-playbook playbooks/<name> from the project's directory, as `make` runs it."""
-    command = [inventory.tool("ansible-playbook"), "-i", inventory.source(), f"playbooks/{name}"]
-    if extra_vars:
-        command += ["-e", json.dumps(extra_vars)]
-    return subprocess.run(
-        command, cwd=PROJECT, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-def succeeded(result: subprocess.CompletedProcess) -> None:
-    assert result.returncode == 0, (
-        f"{' '.join(result.args[:4])} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
-    )
+    return pipelinehost_run_playbook(name, timeout, **extra_vars)
 
 
 def playbook(host, name: str, timeout: float, **extra_vars) -> subprocess.CompletedProcess:
