@@ -131,6 +131,12 @@ def endpoint(group: str, service: str) -> str:
     return _filters().lab_endpoints(hosts(group)[:1], _hostvars(), service)[0]
 
 
+def jmx_exporter(group: str, daemon: str) -> set[str]:
+    """address:port of the JMX exporter agent in the daemon's JVM on the group's first host (the
+    monitoring role's jmx_<daemon> service), when the inventory has a monitoring host; else none."""
+    return {endpoint(group, f"jmx_{daemon}")} if hosts("monitoring") else set()
+
+
 def kafka_bootstrap() -> str:
     return ",".join(_filters().lab_endpoints(hosts("kafka"), _hostvars(), "kafka"))
 

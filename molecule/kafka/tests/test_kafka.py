@@ -121,8 +121,9 @@ def test_zookeeper_four_letter_words():
 
 def test_zookeeper_listens_only_on_its_client_port(host):
     # The AdminServer is off (it would take 8080 or the role's 8089) and the client port is on
-    # the inventory's address only.
-    assert listening_ports(host, main_pid(host, "zookeeper")) == {"127.0.0.1:2181"}
+    # the inventory's address only; so is the JMX exporter's, when a Prometheus scrapes it.
+    expected = {"127.0.0.1:2181"} | inventory.jmx_exporter("zookeeper", "zookeeper")
+    assert listening_ports(host, main_pid(host, "zookeeper")) == expected
 
 
 def test_znode_written_and_read_back(host):
@@ -154,7 +155,8 @@ def test_broker_registered_in_zookeeper(host):
 
 
 def test_broker_listens_only_on_its_listener(host):
-    assert listening_ports(host, main_pid(host, "kafka")) == {"127.0.0.1:9092"}
+    expected = {"127.0.0.1:9092"} | inventory.jmx_exporter("kafka", "kafka")
+    assert listening_ports(host, main_pid(host, "kafka")) == expected
     process = host.process.get(pid=int(main_pid(host, "kafka")))
     assert process.user == "kafka"
     assert "-Xmx512m" in process.args
