@@ -52,18 +52,24 @@ def entries(sources: list[str]) -> dict[str, Path]:
 
 
 def pack(sources: list[str]) -> bytes:
+    found = entries(sources)
+    files = {name: int(path.stat().st_mtime) for name, path in found.items() if name[-1] != "/"}
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for arcname, path in sorted(entries(sources).items()):
+        for arcname, path in sorted(found.items()):
             info = tarfile.TarInfo(arcname.rstrip("/"))
             info.uid = info.gid = 0
             info.uname = info.gname = "root"
             if arcname.endswith("/"):
-                info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 0
+                # A folder's time: its newest file's (zip, which packs the jobs again on the
+                # host, refuses times before 1980; 1980 itself when there is no file at all).
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                inside = [t for name, t in files.items() if name.startswith(arcname)]
+                info.mtime = max(inside or files.values() or [315532800])
                 tar.addfile(info)
                 continue
             data = path.read_bytes()
-            info.size, info.mode, info.mtime = len(data), 0o644, int(path.stat().st_mtime)
+            info.size, info.mode, info.mtime = len(data), 0o644, files[arcname]
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 

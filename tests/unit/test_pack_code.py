@@ -48,6 +48,10 @@ def test_names_folders_and_modes(tree):
     assert members["jobs"].isdir() and members["jobs"].mode == 0o755
     assert members["lab_health.py"].mode == 0o644
     assert members["lab_health.py"].mtime == int((tree / "health.py").stat().st_mtime)
+    # A folder has its newest file's time (never 1970: zip refuses times before 1980).
+    os.utime(tree / "jobs/reco/cql.py", (1_700_000_000, 1_700_000_000))
+    with tarfile.open(fileobj=io.BytesIO(pack_code.pack(SOURCES))) as tar:
+        assert tar.getmember("jobs").mtime == tar.getmember("jobs/reco").mtime == 1_700_000_000
 
 
 def test_same_files_same_bytes_and_no_rewrite(tree):
