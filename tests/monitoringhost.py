@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.parse
 import urllib.request
 
@@ -37,7 +38,8 @@ def get_json(url: str) -> dict:
 
 
 def query(expr: str) -> list[dict]:
-    """The instant vector of a PromQL expression (Prometheus' HTTP API)."""
+    """The result of a PromQL expression now (Prometheus' HTTP API): an instant vector, or the
+    raw samples of a range vector selector."""
     url = f"http://{PROMETHEUS}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
     answer = get_json(url)
     assert answer["status"] == "success", answer
@@ -49,3 +51,16 @@ def value(expr: str) -> float | None:
     result = query(expr)
     assert len(result) <= 1, f"{expr}: {len(result)} series"
     return float(result[0]["value"][1]) if result else None
+
+
+def counted_since(selector: str, start: float) -> float:
+    """How much the counters of `selector` grew from `start` (epoch seconds) to now, as
+    Prometheus scraped them, across restarts of the process: the rises between consecutive raw
+    samples, from the last sample before `start` on, where a fall is a reset (the process
+    started again from 0, so its new value is all rise)."""
+    window = int(time.time() - start + 2 * SCRAPE) + 1
+    total = 0.0
+    for series in query(f"{selector}[{window}s]"):  # raw samples of a range vector
+        values = [float(v) for _, v in series["values"]]
+        total += sum(b - a if b >= a else b for a, b in zip(values, values[1:], strict=False))
+    return total
