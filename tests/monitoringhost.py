@@ -54,13 +54,16 @@ def value(expr: str) -> float | None:
 
 
 def counted_since(selector: str, start: float) -> float:
-    """How much the counters of `selector` grew from `start` (epoch seconds) to now, as
-    Prometheus scraped them, across restarts of the process: the rises between consecutive raw
-    samples, from the last sample before `start` on, where a fall is a reset (the process
-    started again from 0, so its new value is all rise)."""
+    """How much the counters of `selector` grew after `start` (epoch seconds), as Prometheus
+    scraped them, across restarts of the process: the rises between consecutive raw samples
+    from the last one at or before `start` (none: a process started since, from 0), where a
+    fall is a reset (the process started again from 0, so its new value is all rise)."""
     window = int(time.time() - start + 2 * SCRAPE) + 1
     total = 0.0
     for series in query(f"{selector}[{window}s]"):  # raw samples of a range vector
-        values = [float(v) for _, v in series["values"]]
+        samples = [(float(t), float(v)) for t, v in series["values"]]
+        before = [v for t, v in samples if t <= start]
+        values = before[-1:] or [0.0]
+        values += [v for t, v in samples if t > start]
         total += sum(b - a if b >= a else b for a, b in zip(values, values[1:], strict=False))
     return total
