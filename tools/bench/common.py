@@ -40,8 +40,11 @@ def timed(argv: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess
 
 
 def stack_memory_mib(host: str) -> dict[str, float]:
-    """Resident memory of the stack's processes on the host, per user, in MiB."""
-    out = on_host(host, "ps -eo rss=,user:32=,comm= | awk '$3 ~ /^(java|python|jupyter)/'")
+    """Resident memory of the stack's processes on the host, per user, in MiB: the JVMs, the
+    Python programs, Prometheus, Alertmanager and the node exporter."""
+    out = on_host(
+        host, "ps -eo rss=,user:32=,comm= | awk '$3 ~ /^(java|python|jupyter|prometheus)/'"
+    )
     per_user: dict[str, float] = {}
     for line in out.splitlines():
         rss, user, _ = line.split(None, 2)

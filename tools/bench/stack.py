@@ -25,10 +25,17 @@ PLAYBOOKS = ["playbooks/site.yml", "playbooks/pipeline_setup.yml"]
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 
 
-def inventory(inst: machine.Instance, out: Path, host_vars: dict | None = None) -> Path:
+def inventory(
+    inst: machine.Instance,
+    out: Path,
+    host_vars: dict | None = None,
+    empty_groups: tuple[str, ...] = (),
+) -> Path:
     """The local inventory (inventories/local) pointed at the benchmark host, with host_vars
-    added to the host's variables."""
+    added to the host's variables and the groups of empty_groups left without a host."""
     hosts = yaml.safe_load((common.ROOT / "inventories/local/hosts.yml").read_text())
+    for group in empty_groups:
+        hosts["all"]["children"][group] = {}
     lab = hosts["all"]["children"]["lab"]["hosts"]["lab"]
     lab.update(
         ansible_host=inst.address,

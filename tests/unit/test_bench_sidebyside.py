@@ -1,0 +1,66 @@
+"""The side-by-side benchmarks' own arithmetic: the inventory a mode gets, the table, the
+memory monitoring adds."""
+
+import yaml
+
+from tools.bench import monitoring, sidebyside, stack
+from tools.testhost import machine
+
+
+def figures(total: int, by_user: dict, p50: float = 0.4) -> dict:
+    return {
+        "first_converge_s": 300,
+        "memory_mib_total": total,
+        "memory_mib_by_user": by_user,
+        "latency": {"served": 4000, "messages": 4000, "p50_s": p50, "p99_s": 1.2},
+        "producer": {"per_second": 25000},
+    }
+
+
+def test_a_mode_empties_its_groups_and_sets_its_variables(tmp_path):
+    inst = machine.Instance(
+        instance="bench",
+        address="127.0.0.1",
+        port=2240,
+        user="vagrant",
+        identity_file="/k",
+        root="/r",
+        pid=1,
+    )
+    hosts = stack.inventory(
+        inst,
+        tmp_path,
+        {"movielens_stream_metrics_port": 0},
+        empty_groups=("monitoring",),
+    )
+    groups = yaml.safe_load(hosts.read_text())["all"]["children"]
+    assert groups["monitoring"] == {}
+    assert groups["kafka"] == {"children": {"lab": {}}}
+    lab = groups["lab"]["hosts"]["lab"]
+    assert lab["movielens_stream_metrics_port"] == 0
+    assert (lab["ansible_host"], lab["ansible_port"]) == ("127.0.0.1", 2240)
+    assert (tmp_path / "group_vars").resolve() == (
+        stack.common.ROOT / "inventories/local/group_vars"
+    )
+
+
+def test_the_table_has_a_column_per_mode():
+    text = sidebyside.table(
+        {"monitored": figures(4000, {}), "unmonitored": figures(3700, {}, 0.39)},
+        sidebyside.ROWS,
+    )
+    lines = text.splitlines()
+    assert lines[0] == "| what | monitored | unmonitored |"
+    assert lines[1] == "| --- | --- | --- |"
+    assert "| memory of every daemon (resident) | 4000 MiB | 3700 MiB |" in lines
+    assert "| latency p50 / p99 | 0.4 / 1.2 s | 0.39 / 1.2 s |" in lines
+
+
+def test_added_memory_is_the_difference_per_user():
+    added = monitoring.added_memory(
+        {
+            "monitored": figures(0, {"kafka": 350.4, "prometheus": 160.2, "spark": 900}),
+            "unmonitored": figures(0, {"kafka": 320.0, "spark": 905}),
+        }
+    )
+    assert added == {"memory_mib_added_by_user": {"kafka": 30, "prometheus": 160, "spark": -5}}
