@@ -12,7 +12,10 @@ against the most-popular baseline on the held-out part, retrain on all ratings u
 The default configuration is implicit-feedback ALS (ratings used as confidence,
 ``c = 1 + alpha * r``): on ranking it beats popularity by a wide margin, where explicit ALS
 trained to predict ratings ranks worse than popularity (see docs/pipeline.md for figures).
-Settings come from the command line, else ``MOVIELENS_*`` environment variables.
+Settings come from the command line, else ``MOVIELENS_*`` environment variables. The ALS
+settings (rank, reg, alpha, max_iter, implicit) then come from the last tuning run's best
+setting (``<models>/tune/best.json``, unless ``--ignore-tuning``), else the shipped defaults:
+see ``jobs.reco.tuning``. The version's ``model.json`` says which and why.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import time
 from datetime import UTC, datetime
 
@@ -29,12 +33,12 @@ from pyspark.sql import functions as F
 
 from jobs import common
 from jobs.movielens import spark_io
-from jobs.reco import evaluation, fsutil, model_store
+from jobs.reco import evaluation, fsutil, model_store, tuning
 from jobs.reco.split import METHODS, split_ratings
 
 log = logging.getLogger("jobs.train")
 
-DEFAULTS = {"rank": 16, "reg": 0.2, "max_iter": 10, "implicit": True, "alpha": 1.0}
+DEFAULTS = tuning.DEFAULTS
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,21 +51,31 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--models", default=common.env("MODELS", "hdfs:///models"))
     p.add_argument("--master", default=None, help="Spark master (default: spark-submit's)")
-    p.add_argument("--rank", type=int, default=common.env_int("RANK", DEFAULTS["rank"]))
+    # The ALS settings: None when not given, then resolved by tuning.resolve().
+    settings = "default: MOVIELENS_{}, else the tuned setting, else {}"
+    p.add_argument("--rank", type=int, help=settings.format("RANK", DEFAULTS["rank"]))
     p.add_argument(
         "--reg",
         type=float,
-        default=float(common.env("REG", str(DEFAULTS["reg"]))),
-        help="regParam (scaled by each user's/item's number of ratings)",
+        help="regParam (scaled by each user's/item's number of ratings); "
+        + settings.format("REG", DEFAULTS["reg"]),
     )
-    p.add_argument("--max-iter", type=int, default=common.env_int("MAX_ITER", DEFAULTS["max_iter"]))
+    p.add_argument("--max-iter", type=int, help=settings.format("MAX_ITER", DEFAULTS["max_iter"]))
     p.add_argument(
         "--implicit",
         action=argparse.BooleanOptionalAction,
-        default=common.env("IMPLICIT", "true").lower() == "true",
+        help=settings.format("IMPLICIT", str(DEFAULTS["implicit"]).lower()),
+    )
+    p.add_argument("--alpha", type=float, help=settings.format("ALPHA", DEFAULTS["alpha"]))
+    p.add_argument(
+        "--tuned",
+        default=None,
+        help="the tuned setting file (default: <models>/" + tuning.BEST_FILE + ")",
     )
     p.add_argument(
-        "--alpha", type=float, default=float(common.env("ALPHA", str(DEFAULTS["alpha"])))
+        "--ignore-tuning",
+        action="store_true",
+        help="use the shipped defaults, not the tuned setting (options, MOVIELENS_* still win)",
     )
     p.add_argument(
         "--blocks",
@@ -120,6 +134,35 @@ def als_params(args: argparse.Namespace) -> dict:
     }
 
 
+def read_tuned(spark, path: str, input_path: str) -> tuple[tuning.Tuned | None, str]:
+    """The tuned setting at ``path``, or None and why not (logged): training goes on."""
+    try:
+        if not fsutil.exists(spark, path):
+            log.info("no tuned setting: %s does not exist (jobs.tune writes it)", path)
+            return None, f"no tuned setting at {path}"
+        return tuning.parse(fsutil.read_text(spark, path), path, input_path), ""
+    except tuning.TunedSettingError as exc:
+        reason = f"tuned setting not used: {exc}"
+    except Exception as exc:  # HDFS or permission errors: the file is unreadable
+        reason = f"tuned setting not used: cannot read {path} ({' '.join(str(exc).split())[:300]})"
+    log.warning("%s; training with the shipped defaults", reason)
+    return None, reason
+
+
+def choose_settings(spark, args: argparse.Namespace) -> dict:
+    """Set ``args``' ALS settings by ``tuning.resolve``; return where they came from and why."""
+    tuned, fallback = None, "tuning ignored: --ignore-tuning"
+    if not args.ignore_tuning:
+        path = args.tuned or tuning.best_path(args.models)
+        tuned, fallback = read_tuned(spark, path, args.input)
+    given = {name: getattr(args, name) for name in tuning.DEFAULTS}
+    params, sources, why = tuning.resolve(given, os.environ, tuned, fallback)
+    for name, value in params.items():
+        setattr(args, name, value)
+    log.info("ALS settings %s, %s", params, why)
+    return {"why": why, "sources": sources, "tuned": tuned.record if tuned else None}
+
+
 def run(spark, args: argparse.Namespace) -> dict:
     started = time.monotonic()
     version = args.version or model_store.new_version()
@@ -128,6 +171,7 @@ def run(spark, args: argparse.Namespace) -> dict:
         raise FileExistsError(f"model version already exists: {out}")
     if args.checkpoint_dir:
         spark.sparkContext.setCheckpointDir(args.checkpoint_dir)
+    settings = choose_settings(spark, args)
 
     with common.timed(f"loading {args.input}", log):
         fmt, ratings, movies, rejects = spark_io.load(spark, args.input, args.format)
@@ -161,6 +205,7 @@ def run(spark, args: argparse.Namespace) -> dict:
             "split": args.split,
             "test_fraction": args.test_fraction,
             "params": als_params(args),
+            "settings": settings,
             "counts": counts,
         }
     )
@@ -203,6 +248,7 @@ def write_version(
         "input": args.input,
         "format": fmt_name,
         "params": als_params(args),
+        "settings": report["settings"],
         "refit_on_all_ratings": args.refit,
         "counts": report["counts"],
     }
@@ -219,7 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         spark.stop()
     # One line: what the playbooks show.
-    print(json.dumps({k: report[k] for k in ("version", "als", "popularity")}))
+    print(
+        json.dumps(
+            {k: report[k] for k in ("version", "als", "popularity")}
+            | {"why": report["settings"]["why"]}
+        )
+    )
     return 0
 
 

@@ -8,7 +8,10 @@ parts, so the search never sees the data the training job reports on. Each confi
 trained on the fit part and scored on the validation part (precision/recall/NDCG@k, MAP,
 and RMSE/MAE for explicit models). Writes ``tune.json``, ``tune.csv`` and ``tune.png``
 (precision@k per configuration against the most-popular baseline, and RMSE of the explicit
-configurations) to ``--out`` (a local directory).
+configurations) to ``--out`` (a local directory), copies them into ``<models>/tune/`` and
+writes the best setting beside them, ``<models>/tune/best.json``, which ``jobs.train`` uses
+(see ``jobs.reco.tuning``). The shipped setting is always one of the configurations (also
+in a random sample), marked "(shipped)", and wins a tie: a run shows what it gains over it.
 """
 
 from __future__ import annotations
@@ -21,13 +24,24 @@ import logging
 import os
 import random
 import time
+from datetime import UTC, datetime
 
 from jobs import common
 from jobs.movielens import spark_io
-from jobs.reco import evaluation
+from jobs.reco import evaluation, fsutil, tuning
 from jobs.reco.split import METHODS, split_ratings
 
 log = logging.getLogger("jobs.tune")
+
+REPORTS = ("tune.json", "tune.csv", "tune.png")
+
+
+def setting(implicit: bool, rank: int, reg: float, alpha: float) -> dict:
+    """One configuration; explicit models have no alpha (1.0)."""
+    return {"implicit": implicit, "rank": rank, "reg": reg, "alpha": alpha if implicit else 1.0}
+
+
+SHIPPED = setting(*(tuning.DEFAULTS[k] for k in ("implicit", "rank", "reg", "alpha")))
 
 
 def floats(text: str) -> list[float]:
@@ -43,12 +57,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--input", default=common.env("INPUT", "hdfs:///input"))
     p.add_argument("--format", default=None)
     p.add_argument("--out", default="tune-report", help="local directory for the reports")
+    p.add_argument(
+        "--models",
+        default=common.env("MODELS", "hdfs:///models"),
+        help=f"the reports and the best setting go to <models>/{tuning.BEST_FILE}",
+    )
     p.add_argument("--master", default=None)
     p.add_argument("--ranks", type=ints, default=[8, 16, 32])
-    p.add_argument("--regs", type=floats, default=[0.01, 0.05, 0.1])
+    p.add_argument("--regs", type=floats, default=[0.05, 0.2, 0.5])
     p.add_argument("--alphas", type=floats, default=[0.3, 1.0, 3.0])
     p.add_argument("--modes", default="implicit,explicit", help="implicit, explicit or both")
-    p.add_argument("--max-iter", type=int, default=10)
+    p.add_argument("--max-iter", type=int, default=tuning.DEFAULTS["max_iter"])
     p.add_argument("--blocks", type=int, default=common.env_int("ALS_BLOCKS", 10))
     p.add_argument("--random", type=int, default=0, help="sample N configurations (0: grid)")
     p.add_argument("--split", choices=METHODS, default="time")
@@ -60,24 +79,30 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def configurations(args) -> list[dict]:
-    """The grid (explicit models have no alpha), or a seeded sample of it."""
-    grid = []
+def grid(args) -> list[dict]:
+    """Every configuration of the grid options."""
     modes = [m.strip() for m in args.modes.split(",")]
-    for mode, rank, reg in itertools.product(modes, args.ranks, args.regs):
-        alphas = args.alphas if mode == "implicit" else [1.0]
-        grid.extend(
-            {"implicit": mode == "implicit", "rank": rank, "reg": reg, "alpha": a} for a in alphas
-        )
-    if args.random and args.random < len(grid):
-        grid = random.Random(args.seed).sample(grid, args.random)
-    return grid
+    return [
+        setting(mode == "implicit", rank, reg, alpha)
+        for mode, rank, reg in itertools.product(modes, args.ranks, args.regs)
+        for alpha in (args.alphas if mode == "implicit" else [1.0])
+    ]
+
+
+def configurations(args) -> list[dict]:
+    """The shipped setting, then the grid or a seeded sample of it (``--random`` in all)."""
+    others = [c for c in grid(args) if c != SHIPPED]
+    if args.random and args.random - 1 < len(others):
+        others = random.Random(args.seed).sample(others, args.random - 1)
+    return [SHIPPED, *others]
 
 
 def label(cfg: dict) -> str:
     if cfg["implicit"]:
-        return f"imp r{cfg['rank']} l{cfg['reg']:g} a{cfg['alpha']:g}"
-    return f"exp r{cfg['rank']} l{cfg['reg']:g}"
+        text = f"imp r{cfg['rank']} l{cfg['reg']:g} a{cfg['alpha']:g}"
+    else:
+        text = f"exp r{cfg['rank']} l{cfg['reg']:g}"
+    return text + " (shipped)" if cfg == SHIPPED else text
 
 
 def run(spark, args) -> dict:
@@ -112,6 +137,7 @@ def run(spark, args) -> dict:
         row = {
             **cfg,
             "label": label(cfg),
+            "shipped": cfg == SHIPPED,
             **{k: v for k, v in report["als"].items() if k != "rating_note"},
             "seconds": round(time.monotonic() - started, 1),
         }
@@ -127,17 +153,49 @@ def run(spark, args) -> dict:
             row["seconds"],
         )
     key = f"precision@{args.k}"
-    results.sort(key=lambda r: -r[key])
+    results.sort(key=lambda r: -r[key])  # stable: a tie goes to the shipped setting (first)
     out = {
         "k": args.k,
         "split": args.split,
         "max_iter": args.max_iter,
+        "input": args.input,
+        "tuned_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "best": results[0],
+        "shipped": next(r for r in results if r["shipped"]),
         "popularity": baseline,
         "results": results,
     }
     write_reports(out, args.out, key)
+    publish(spark, out, args)
     return out
+
+
+def publish(spark, report: dict, args) -> dict:
+    """Copy the reports into ``<models>/tune/``, then write the best setting beside them."""
+    folder = tuning.tune_dir(args.models)
+    for name in REPORTS:
+        fsutil.put(spark, os.path.join(args.out, name), fsutil.join(folder, name))
+    key = f"precision@{args.k}"
+    best = tuning.best_record(
+        {**report["best"], "max_iter": args.max_iter},
+        metric=key,
+        settings=len(report["results"]),
+        shipped_value=report["shipped"][key],
+        popularity_value=report["popularity"][key],
+        input_path=args.input,
+        split={
+            "method": args.split,
+            "test_fraction": args.test_fraction,
+            "validation_fraction": args.validation_fraction,
+            "seed": args.seed,
+        },
+        tuned_at=report["tuned_at"],
+        report=fsutil.join(folder, "tune.json"),
+    )
+    path = tuning.best_path(args.models)
+    fsutil.replace_text(spark, path, json.dumps(best, indent=2) + "\n")
+    log.info("best setting written to %s: %s", path, best["params"])
+    return best
 
 
 def write_reports(report: dict, out_dir: str, key: str) -> None:
@@ -212,14 +270,16 @@ def main(argv: list[str] | None = None) -> int:
         report = run(spark, args)
     finally:
         spark.stop()
-    best = report["best"]
+    best, key = report["best"], f"precision@{args.k}"
     log.info(
-        "best: %s precision@%d %.4f (popularity %.4f); reports in %s",
+        "best: %s %s %.4f (shipped %.4f, popularity %.4f); reports in %s and %s",
         best["label"],
-        args.k,
-        best[f"precision@{args.k}"],
-        report["popularity"][f"precision@{args.k}"],
+        key,
+        best[key],
+        report["shipped"][key],
+        report["popularity"][key],
         args.out,
+        tuning.tune_dir(args.models),
     )
     return 0
 

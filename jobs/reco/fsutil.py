@@ -6,6 +6,8 @@ readers and writers do.
 
 from __future__ import annotations
 
+import os
+
 from pyspark.sql import SparkSession
 
 
@@ -27,6 +29,13 @@ def write_text(spark: SparkSession, path: str, text: str) -> None:
         stream.write(bytearray(text.encode("utf-8")))
     finally:
         stream.close()
+
+
+def put(spark: SparkSession, local_path: str, path: str) -> None:
+    """Copy the local file ``local_path`` to ``path`` (replaced if there, parents created)."""
+    fs, hpath = _fs(spark, path)
+    local = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(os.path.abspath(local_path))
+    fs.copyFromLocalFile(False, True, local, hpath)
 
 
 def read_text(spark: SparkSession, path: str) -> str:

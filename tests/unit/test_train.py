@@ -11,8 +11,28 @@ from jobs import stream, train
 from jobs.kafka_security import KafkaSecurity
 from jobs.movielens import synthetic
 from jobs.movielens.formats import Rating
-from jobs.reco import model_store
+from jobs.reco import model_store, tuning
 from jobs.reco.validate import to_message
+
+# The setting a tuning run left in <models>/tune/best.json (rank 8 is no default).
+TUNED = {"rank": 8, "reg": 0.1, "alpha": 2.0, "max_iter": 4, "implicit": True}
+
+
+def write_best(models, input_path: str, text: str | None = None) -> None:
+    best = tuning.best_record(
+        {**TUNED, "precision@10": 0.25},
+        metric="precision@10",
+        settings=5,
+        shipped_value=0.24,
+        popularity_value=0.12,
+        input_path=input_path,
+        split={"method": "time", "test_fraction": 0.2, "validation_fraction": 0.2, "seed": 42},
+        tuned_at="2026-01-01T00:00:00Z",
+        report=f"{models}/tune/tune.json",
+    )
+    path = models / tuning.BEST_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(best) if text is None else text)
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +41,7 @@ def published(spark, tmp_path_factory):
     models = tmp_path_factory.mktemp("models")
     data = synthetic.generate(users=150, movies=400, ratings=9000, seed=5)
     synthetic.write(data, str(data_dir), "latest", malformed=3, seed=5)
+    write_best(models, str(data_dir))
     args = train.parser().parse_args(
         [
             "--input",
@@ -63,7 +84,110 @@ def test_version_layout_and_latest_pointer(spark, published):
     assert served.version == "20260101T000000Z"
     assert served.params.implicit is True
     assert len(served.items.movie_ids) > 300 and len(served.movies) == 400
-    assert served.popular[:1] and served.items.rank == train.DEFAULTS["rank"]
+    assert served.popular[:1] and served.items.rank == TUNED["rank"]
+
+
+def test_the_version_says_which_setting_it_used_and_why(published):
+    models, report = published
+    info = json.loads((models / "20260101T000000Z" / "model.json").read_text())
+    # --max-iter 6 on the command line wins over the tuned 4; the rest is tuned
+    assert info["params"] | {"seed": 0} == {
+        "rank": 8,
+        "regParam": 0.1,
+        "alpha": 2.0,
+        "maxIter": 6,
+        "implicitPrefs": True,
+        "seed": 0,
+    }
+    settings = info["settings"]
+    assert settings == report["settings"]
+    assert settings["sources"] == {
+        "rank": "tuned",
+        "reg": "tuned",
+        "alpha": "tuned",
+        "max_iter": "command line",
+        "implicit": "tuned",
+    }
+    assert settings["why"] == (
+        "rank, reg, alpha, implicit: tuned: best precision@10 0.2500 of 5 settings in tune run"
+        f" 2026-01-01T00:00:00Z ({models}/tune/best.json); max_iter: command line"
+    )
+    assert settings["tuned"]["params"] == TUNED
+
+
+@pytest.fixture
+def no_settings_env(monkeypatch):
+    """No MOVIELENS_RANK, MOVIELENS_REG, ... in the environment."""
+    for name in tuning.DEFAULTS:
+        monkeypatch.delenv(tuning.env_name(name), raising=False)
+
+
+def settings_of(spark, tmp_path, *argv: str):
+    args = train.parser().parse_args(
+        ["--input", str(tmp_path / "data"), "--models", str(tmp_path / "models"), *argv]
+    )
+    return train.choose_settings(spark, args), args
+
+
+@pytest.mark.usefixtures("no_settings_env")
+def test_no_tuned_setting_means_the_defaults(spark, tmp_path, caplog):
+    caplog.set_level("INFO", logger="jobs.train")
+    settings, args = settings_of(spark, tmp_path)
+    best = f"{tmp_path}/models/tune/best.json"
+    assert settings["why"] == f"shipped defaults (no tuned setting at {best})"
+    assert f"no tuned setting: {best} does not exist" in caplog.text
+    assert {name: getattr(args, name) for name in tuning.DEFAULTS} == tuning.DEFAULTS
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('{"params": {"rank": "many"', "is not JSON"),
+        (json.dumps({"params": TUNED | {"rank": -3}}), "lacks metric, value"),
+        (None, "was tuned on /elsewhere"),
+    ],
+)
+@pytest.mark.usefixtures("no_settings_env")
+def test_a_malformed_tuned_setting_is_logged_and_the_defaults_used(
+    spark, tmp_path, caplog, text, said
+):
+    write_best(tmp_path / "models", "/elsewhere" if text is None else str(tmp_path / "data"), text)
+    settings, args = settings_of(spark, tmp_path)
+    assert settings["why"].startswith(
+        f"shipped defaults (tuned setting not used: {tmp_path}/models/tune/best.json"
+    )
+    assert said in settings["why"]
+    warned = [r for r in caplog.records if r.levelname == "WARNING" and r.name == "jobs.train"]
+    assert len(warned) == 1 and said in warned[0].getMessage()
+    assert "training with the shipped defaults" in warned[0].getMessage()
+    assert args.rank == tuning.DEFAULTS["rank"] and settings["tuned"] is None
+
+
+@pytest.mark.usefixtures("no_settings_env")
+def test_an_unreadable_tuned_setting_is_logged_and_the_defaults_used(spark, tmp_path, caplog):
+    (tmp_path / "models" / tuning.BEST_FILE).mkdir(parents=True)  # a folder, not a file
+    settings, args = settings_of(spark, tmp_path)
+    best = f"{tmp_path}/models/tune/best.json"
+    assert settings["why"].startswith(
+        f"shipped defaults (tuned setting not used: cannot read {best}"
+    )
+    assert "training with the shipped defaults" in caplog.text
+    assert args.rank == tuning.DEFAULTS["rank"]
+
+
+@pytest.mark.usefixtures("no_settings_env")
+def test_environment_and_ignore_tuning(spark, tmp_path, monkeypatch):
+    write_best(tmp_path / "models", str(tmp_path / "data"))
+    monkeypatch.setenv("MOVIELENS_RANK", "12")
+    settings, args = settings_of(spark, tmp_path)
+    assert (args.rank, args.alpha) == (12, TUNED["alpha"])
+    assert settings["sources"]["rank"] == "environment"
+    settings, args = settings_of(spark, tmp_path, "--ignore-tuning", "--rank", "10")
+    assert (args.rank, args.alpha) == (10, tuning.DEFAULTS["alpha"])
+    assert settings["why"].endswith(
+        "alpha, max_iter, implicit: shipped defaults (tuning ignored: --ignore-tuning)"
+    )
+    assert settings["why"].startswith("rank: command line; reg, ")
 
 
 @pytest.mark.parametrize("scorer", ["foldin", "als-subset"])

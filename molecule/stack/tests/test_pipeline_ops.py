@@ -7,8 +7,8 @@ then checks what it left on the host, in HDFS, in YARN and on the control node:
 
 - als_train.yml on YARN with force: a new model version, latest pointing to it, its metrics,
   and the ResourceManager's record of the application as FINISHED/SUCCEEDED;
-- als_tune.yml with a two-setting grid: tune.json, tune.csv and tune.png on the control node
-  and in HDFS /models/tune;
+- als_tune.yml with a two-setting grid (and the shipped setting, always tried): tune.json,
+  tune.csv and tune.png on the control node and in HDFS /models/tune, with best.json;
 - hdfs_download_log.yml: the newest log of HDFS /logs, whole, on the control node;
 - hdfs_clean.yml, then pipeline_setup.yml: the folders emptied and the stream stopped, then
   everything rebuilt, the stream healthy again and counting every message of the topic once.
@@ -23,6 +23,7 @@ import json
 import subprocess
 import time
 
+from jobs.reco import tuning
 from tests import inventory
 from tests.labhost import eventually
 from tests.pipelinehost import (
@@ -95,6 +96,7 @@ def test_training_on_yarn_publishes_a_new_version(host):
         assert hdfs(host, f"hdfs dfs -test -d /models/{version}/{part}").rc == 0, part
     model = json.loads(hdfs(host, f"hdfs dfs -cat /models/{version}/model.json").stdout)
     assert model["params"]["maxIter"] == 4, model
+    assert model["settings"]["sources"]["max_iter"] == "command line", model
     metrics = json.loads(hdfs(host, f"hdfs dfs -cat /models/{version}/metrics.json").stdout)
     assert 0 < metrics["als"]["precision@10"] <= 1, metrics
     assert 0 < metrics["popularity"]["precision@10"] <= 1, metrics
@@ -123,10 +125,10 @@ def test_tuning_reports_come_back_to_the_control_node(host, tmp_path):
 
     report = json.loads((tmp_path / "tune.json").read_text())
     results = report["results"]
-    assert sorted((r["rank"], r["reg"], r["implicit"]) for r in results) == [
-        (8, 0.05, True),
-        (8, 0.2, True),
-    ], results
+    shipped = (tuning.DEFAULTS["rank"], tuning.DEFAULTS["reg"], True)
+    assert sorted((r["rank"], r["reg"], r["implicit"]) for r in results) == sorted(
+        [(8, 0.05, True), (8, 0.2, True), shipped]
+    ), results
     for row in results:
         for metric in ("precision@10", "recall@10", "ndcg@10", "map"):
             assert 0 <= row[metric] <= 1, (metric, row)
@@ -145,6 +147,9 @@ def test_tuning_reports_come_back_to_the_control_node(host, tmp_path):
         assert stored.rc == 0, f"/models/tune/{name} missing: {stored.stderr}"
         assert int(stored.stdout) == (tmp_path / name).stat().st_size, name
     assert json.loads(hdfs(host, "hdfs dfs -cat /models/tune/tune.json").stdout) == report
+    best = json.loads(hdfs(host, f"hdfs dfs -cat /models/{tuning.BEST_FILE}").stdout)
+    assert (best["value"], best["settings"]) == (report["best"]["precision@10"], 3), best
+    assert best["params"]["max_iter"] == 3 and best["report"] == "hdfs:///models/tune/tune.json"
 
 
 def test_the_newest_log_comes_back_to_the_control_node(host, tmp_path):
