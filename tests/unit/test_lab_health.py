@@ -5,12 +5,14 @@ login)."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
 import ssl
 import struct
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -377,6 +379,72 @@ def test_cassandra_wrong_answers_say_why(tcp_server, answer, why):
     assert not healthy and why in detail
 
 
+# Hadoop's web servers in secure mode: 401 with `WWW-Authenticate: Negotiate` until a request
+# carries a Kerberos ticket (SPNEGO).
+
+TICKET = "dGlja2V0"  # what the stand-in for the keytab's ticket sends
+
+
+@pytest.fixture
+def kerberized_namenode(monkeypatch):
+    """A NameNode's /jmx on loopback that asks for Kerberos, and the Authorization headers it
+    was sent; lab-health's ticket is a stand-in (a KDC and its tickets are the kerberos
+    scenario's)."""
+    sent: list[str | None] = []
+    status = {"beans": [{"name": "Hadoop:service=NameNode,name=NameNodeStatus", "State": "active"}]}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            sent.append(self.headers.get("Authorization"))
+            if sent[-1] != f"Negotiate {TICKET}":
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", "Negotiate")
+                self.end_headers()
+                return
+            body = json.dumps(status).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(lab_health, "WEB", lab_health.Web())
+    monkeypatch.setattr(lab_health, "spnego_token", lambda host: TICKET)
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}", sent
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_kerberos_refused_without_a_keytab(kerberized_namenode):
+    address, sent = kerberized_namenode
+    healthy, detail = lab_health.check("namenode", address)
+    assert not healthy and "HTTP 401" in detail
+    assert sent == [None]
+
+
+def test_kerberos_asked_again_with_a_ticket_of_the_keytab(kerberized_namenode, capsys):
+    address, sent = kerberized_namenode
+    keytab = ["--keytab", "/etc/security/keytabs/HTTP.service.keytab", "--principal", "HTTP/h@R"]
+    assert lab_health.main([*keytab, "namenode", address]) == 0
+    assert capsys.readouterr().out == "NameNode state active\n"
+    assert sent == [None, f"Negotiate {TICKET}"]
+
+
+def test_https_option_asks_hadoop_over_tls(https_dir, lab_ca, monkeypatch):
+    root, url = https_dir
+    monkeypatch.setattr(lab_health, "WEB", lab_health.Web())
+    serve(root, "jmx", {"beans": [{"name": "Hadoop:service=DataNode,name=DataNodeInfo"}]})
+    address = url.removeprefix("https://")
+    assert not lab_health.check("datanode", address)[0]
+    assert lab_health.main(["--https", "datanode", address]) == 0
+
+
 # The command line
 
 
@@ -388,7 +456,12 @@ def test_cli_exit_codes_and_messages(http_dir, capsys):
     assert lab_health.main(["page", closed_port()]) == 1
     assert "refused" in capsys.readouterr().err.lower()
     assert lab_health.main(["web", "h:1"]) == 2
-    assert "usage: lab-health KIND HOST:PORT" in capsys.readouterr().err
+    assert "usage: lab-health [--https] [--keytab FILE --principal NAME] KIND HOST:PORT" in (
+        capsys.readouterr().err
+    )
+    # A keytab goes with its principal; an unknown option is refused.
+    assert lab_health.main(["--keytab", "/k", "namenode", "h:1"]) == 2
+    assert lab_health.main(["--tls", "namenode", "h:1"]) == 2
     assert lab_health.main(["page", "no-port"]) == 1
     assert "not HOST:PORT" in capsys.readouterr().err
 

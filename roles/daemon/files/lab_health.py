@@ -2,7 +2,7 @@
 """Whether one daemon of the lab is healthy: the one definition the restart waits, the status
 page and the tests share.
 
-    lab-health KIND HOST:PORT
+    lab-health [--https] [--keytab FILE --principal NAME] KIND HOST:PORT
 
 exits 0 and prints what it saw when the daemon at HOST:PORT is healthy, else exits 1 and
 prints why not. KIND is one of the keys of CHECKS. Each check asks the daemon itself, on its
@@ -14,11 +14,18 @@ The page (`page`) answers HTTPS, Cassandra (`cassandra`) speaks CQL over TLS and
 before any SASL authentication, so no login is needed. `page-http`, `cassandra-plain` and
 `kafka-plaintext` are the same checks without TLS.
 
-Only the standard library: it runs on every host with the system's Python.
+The Hadoop daemons' web servers in Hadoop's secure mode: `--https` asks HDFS's on HTTPS (verified
+like the page), and a server that answers 401 with `WWW-Authenticate: Negotiate` is asked again
+with a Kerberos ticket of NAME got from the keytab FILE (SPNEGO; the ticket stays in this
+process's memory).
+
+Only the standard library, but for Kerberos (Debian's python3-gssapi, on the hosts of a realm):
+it runs on every host with the system's Python.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -28,6 +35,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 TIMEOUT = 5.0
@@ -63,15 +71,67 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def http_text(address: str, path: str, scheme: str = "http") -> str:
+@dataclass
+class Web:
+    """How the daemons' web servers are asked (the command line's options)."""
+
+    https: bool = False  # HTTPS instead of HTTP, for the kinds without a scheme of their own
+    keytab: str | None = None  # Kerberos (SPNEGO) with this keytab's ...
+    principal: str | None = None  # ... principal, when a server asks for it
+
+
+WEB = Web()
+
+
+def spnego_token(host: str) -> str:
+    """The Authorization header's token for the web server on host: a Kerberos ticket for its
+    HTTP/ principal, named after the host's name (which an address resolves back to), from
+    WEB.principal's keys in WEB.keytab."""
+    try:
+        import gssapi  # noqa: PLC0415 - Debian's python3-gssapi, only where Kerberos is on
+    except ImportError as exc:
+        raise ValueError("the server asks for Kerberos, but python3-gssapi is missing") from exc
+    try:
+        store = {"client_keytab": WEB.keytab, "ccache": "MEMORY:lab-health"}
+        client = gssapi.Name(WEB.principal, gssapi.NameType.kerberos_principal)
+        credentials = gssapi.Credentials(name=client, usage="initiate", store=store)
+        server = gssapi.Name(f"HTTP@{socket.getfqdn(host)}", gssapi.NameType.hostbased_service)
+        # The Kerberos mechanism itself, as Hadoop's own clients send it.
+        context = gssapi.SecurityContext(
+            name=server, creds=credentials, mech=gssapi.MechType.kerberos, usage="initiate"
+        )
+        return base64.b64encode(context.step()).decode("ascii")
+    except gssapi.exceptions.GSSError as exc:
+        raise ValueError(f"Kerberos: {exc}") from exc
+
+
+def asks_for_kerberos(error: urllib.error.HTTPError) -> bool:
+    offered = error.headers.get("WWW-Authenticate") or ""
+    return error.code == 401 and offered.lower().startswith("negotiate")
+
+
+def http_text(address: str, path: str, scheme: str | None = None) -> str:
+    """The body at path; scheme None: HTTPS with --https, else HTTP. A server that asks for
+    Kerberos is asked again with a ticket when the command line named a keytab."""
     host, port = split_address(address)
+    scheme = scheme or ("https" if WEB.https else "http")
     opener = _OPENER
     if scheme == "https":
         context = tls_client()
         opener = urllib.request.build_opener(
             urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
         )
-    with opener.open(f"{scheme}://{url_host(host)}:{port}{path}", timeout=TIMEOUT) as response:
+    url = f"{scheme}://{url_host(host)}:{port}{path}"
+    try:
+        with opener.open(url, timeout=TIMEOUT) as response:
+            return response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        if not (WEB.keytab and asks_for_kerberos(error)):
+            raise
+    request = urllib.request.Request(
+        url, headers={"Authorization": f"Negotiate {spnego_token(host)}"}
+    )
+    with opener.open(request, timeout=TIMEOUT) as response:
         return response.read().decode("utf-8", "replace")
 
 
@@ -160,7 +220,7 @@ def page(address: str) -> Result:
 
 def page_http(address: str) -> Result:
     """The page with TLS turned off (movielens_web_tls: false)."""
-    answer = http_text(address, "/health").strip()
+    answer = http_text(address, "/health", scheme="http").strip()
     return answer == "ok", f"/health: {answer[:80] or 'empty'}"
 
 
@@ -398,14 +458,36 @@ def check(kind: str, address: str) -> Result:
         return False, f"{kind} at {address}: {reason(exc)}"
 
 
-USAGE = f"usage: lab-health KIND HOST:PORT  (KIND: {', '.join(CHECKS)})"
+USAGE = (
+    "usage: lab-health [--https] [--keytab FILE --principal NAME] KIND HOST:PORT"
+    f"  (KIND: {', '.join(CHECKS)})"
+)
+
+
+def parse(argv: list[str]) -> tuple[Web, list[str]] | None:
+    """The options and the two arguments of the command line; None when it is not one."""
+    web, rest = Web(), list(argv)
+    while rest and rest[0].startswith("--"):
+        option = rest.pop(0)
+        if option == "--https":
+            web.https = True
+        elif option in ("--keytab", "--principal") and rest:
+            setattr(web, option.removeprefix("--"), rest.pop(0))
+        else:
+            return None
+    if len(rest) != 2 or rest[0] not in CHECKS or bool(web.keytab) != bool(web.principal):
+        return None
+    return web, rest
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] not in CHECKS:
+    parsed = parse(argv)
+    if parsed is None:
         print(USAGE, file=sys.stderr)
         return 2
-    healthy, detail = check(*argv)
+    options, arguments = parsed
+    WEB.https, WEB.keytab, WEB.principal = options.https, options.keytab, options.principal
+    healthy, detail = check(*arguments)
     print(detail, file=sys.stdout if healthy else sys.stderr)
     return 0 if healthy else 1
 

@@ -1,0 +1,141 @@
+"""Hadoop's secure mode with the realm's KDC on one host: each request refused without a
+Kerberos ticket, beside the same request allowed with one; the keytabs readable by their
+service only; the KDC refusing a wrong password."""
+
+import pytest
+
+from tests import inventory
+
+ENV = ". /etc/profile.d/hadoop.sh && "
+KEYTABS = "/etc/security/keytabs"
+# A ticket cache that never exists (no ticket), and the one the tests' kinit writes.
+NO_TICKET = "FILE:/tmp/lab-test-no-ticket"
+TICKET = "FILE:/tmp/lab-test-ticket"
+# The keytabs: principal's service, owner, mode (group hadoop: the daemons' users).
+KEYTAB_OWNERS = [
+    ("nn", "hdfs", 0o400),
+    ("dn", "hdfs", 0o400),
+    ("rm", "yarn", 0o400),
+    ("nm", "yarn", 0o400),
+    ("HTTP", "root", 0o440),
+]
+# Each daemon's web server: lab-health's kind, its port, and whether it speaks HTTPS only.
+WEB = {
+    "hadoop-namenode": ("namenode", 9871, True),
+    "hadoop-datanode": ("datanode", 9865, True),
+    "hadoop-resourcemanager": ("resourcemanager", 8088, False),
+    "hadoop-nodemanager": ("nodemanager", 8042, False),
+}
+
+
+@pytest.fixture(scope="module")
+def variables(host) -> dict:
+    """The inventory's Kerberos settings of the host, and its address."""
+    name = host.backend.get_hostname()
+    names = ("kerberos_realm", "kerberos_admin_principal", "kerberos_admin_password")
+    return {key: inventory.hostvar(name, key) for key in names} | {
+        "address": inventory.address(name)
+    }
+
+
+@pytest.fixture(scope="module")
+def name(host) -> str:
+    """The host's name: the host part of its principals and of its certificate's names."""
+    return host.check_output("hostname --fqdn").lower()
+
+
+@pytest.fixture(scope="module")
+def principal(name, variables):
+    """This host's principal of a service (nn, dn, rm, nm, HTTP)."""
+    return lambda service: f"{service}/{name}@{variables['kerberos_realm']}"
+
+
+@pytest.fixture(scope="module")
+def nn(principal) -> str:
+    """The NameNode's principal, which Hadoop maps to the HDFS superuser, hdfs."""
+    return principal("nn")
+
+
+def as_hdfs(host, command: str, login: str | None):
+    """command as the hdfs user, after kinit from login's keytab, or without any ticket."""
+    cache = TICKET if login else NO_TICKET
+    kinit = f"kinit -kt {KEYTABS}/{login.split('/')[0]}.service.keytab {login} && " if login else ""
+    # A refused Hadoop command may exit with 255, which testinfra takes for a lost SSH connection.
+    script = f"{ENV}{kinit}{command} || exit 1"
+    return host.run(f"sudo -u hdfs env KRB5CCNAME={cache} bash -c '{script}'")
+
+
+def http_code(host, method: str, url: str) -> str:
+    return host.run(f"curl -sS -o /dev/null -w '%{{http_code}}' -X {method} '{url}'").stdout
+
+
+def test_hdfs_refuses_a_client_without_a_ticket_and_serves_one_with_it(host, nn):
+    refused = as_hdfs(host, "hdfs dfs -ls /", None)
+    assert refused.rc != 0
+    assert "Client cannot authenticate via:[TOKEN, KERBEROS]" in refused.stderr, refused.stderr
+    allowed = as_hdfs(host, "hdfs dfs -ls /", nn)
+    assert allowed.rc == 0, allowed.stderr[-2000:]
+
+
+def test_a_file_written_reads_back_identical_and_the_datanode_is_live(host, nn):
+    host.run("head -c 3000000 /dev/urandom > /tmp/lab-krb-blob && chmod 644 /tmp/lab-krb-blob")
+    copy = "hdfs dfs -put -f /tmp/lab-krb-blob /lab-krb-blob && "
+    copy += "hdfs dfs -get -f /lab-krb-blob /tmp/lab-krb-blob.back"
+    written = as_hdfs(host, copy, nn)
+    assert written.rc == 0, written.stderr[-2000:]
+    original = host.check_output("sha256sum < /tmp/lab-krb-blob")
+    assert host.check_output("sha256sum < /tmp/lab-krb-blob.back") == original
+    report = as_hdfs(host, "hdfs dfsadmin -report", nn)
+    assert "Live datanodes (1)" in report.stdout, report.stdout[-2000:] + report.stderr[-2000:]
+    assert as_hdfs(host, "hdfs dfsadmin -report", None).rc != 0
+
+
+def test_webhdfs_refuses_a_request_without_a_ticket_and_allows_spnego(host, name, nn):
+    url = f"https://{name}:9871/webhdfs/v1/lab-krb-web?user.name=hdfs&op=MKDIRS"
+    assert as_hdfs(host, "hdfs dfs -rm -r -f /lab-krb-web", nn).rc == 0
+    assert http_code(host, "PUT", url) == "401"
+    assert as_hdfs(host, "hdfs dfs -test -d /lab-krb-web", nn).rc != 0
+    made = as_hdfs(host, f'curl -sS --negotiate -u : -X PUT "{url}"', nn)
+    assert made.stdout == '{"boolean":true}', made.stdout + made.stderr
+    assert as_hdfs(host, "hdfs dfs -test -d /lab-krb-web", nn).rc == 0
+
+
+def test_yarn_rest_refuses_a_new_application_without_a_ticket_and_allows_one(host, name, nn):
+    url = f"http://{name}:8088/ws/v1/cluster/apps/new-application"
+    assert http_code(host, "POST", url) == "401"
+    made = as_hdfs(host, f'curl -sS --negotiate -u : -X POST "{url}"', nn)
+    assert '"application-id":"application_' in made.stdout, made.stdout + made.stderr
+
+
+@pytest.mark.parametrize("unit", sorted(WEB))
+def test_health_check_needs_the_web_servers_ticket(host, variables, principal, unit):
+    kind, port, https = WEB[unit]
+    address = f"{variables['address']}:{port}"
+    options = "--https " if https else ""
+    refused = host.run(f"/usr/local/bin/lab-health {options}{kind} {address}")
+    assert refused.rc == 1 and "HTTP 401" in refused.stderr, refused.stderr
+    keytab = f"--keytab {KEYTABS}/HTTP.service.keytab --principal {principal('HTTP')}"
+    allowed = host.run(f"/usr/local/bin/lab-health {options}{keytab} {kind} {address}")
+    assert allowed.rc == 0, allowed.stderr
+
+
+@pytest.mark.parametrize("keytab_owner", KEYTAB_OWNERS, ids=[k[0] for k in KEYTAB_OWNERS])
+def test_keytab_holds_its_principal_and_only_its_service_reads_it(host, principal, keytab_owner):
+    service, owner, mode = keytab_owner
+    path = f"{KEYTABS}/{service}.service.keytab"
+    keytab = host.file(path)
+    assert (keytab.user, keytab.group, keytab.mode) == (owner, "hadoop", mode)
+    assert principal(service) in host.check_output(f"klist -k {path}")
+    readers = {"hdfs", "yarn"} if owner == "root" else {owner}
+    for user in ("hdfs", "yarn", "spark"):
+        reads = host.run(f"sudo -u {user} klist -k {path}").rc == 0
+        assert reads == (user in readers), f"{user} reading {path}"
+
+
+def test_kdc_refuses_a_wrong_password_and_takes_the_right_one(host, variables):
+    admin = variables["kerberos_admin_principal"]
+    kinit = f"KRB5CCNAME=MEMORY: kinit {admin}@{variables['kerberos_realm']}"
+    wrong = host.run(f"echo not-the-password | {kinit}")
+    assert wrong.rc != 0 and "Password incorrect" in wrong.stderr, wrong.stderr
+    right = host.run(f"echo '{variables['kerberos_admin_password']}' | {kinit}")
+    assert right.rc == 0, right.stderr
