@@ -11,6 +11,7 @@ import importlib.util
 import socket
 import ssl
 import struct
+import sys
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -22,6 +23,8 @@ METADATA = 3  # Metadata request, version 1: a list of topics, null (-1) for all
 def _load(name: str, path: str):
     spec = importlib.util.spec_from_file_location(name, PROJECT / path)
     module = importlib.util.module_from_spec(spec)
+    # Registered before it runs: a dataclass of the module looks itself up in sys.modules.
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 

@@ -185,6 +185,17 @@ def test_the_sasl_requests_are_kafkas():
     assert kafkawire.metadata_request(7) == encoded(MetadataRequest_v1(topics=None), 7)
 
 
+def test_the_verifiers_load_the_roles_modules_from_their_files(monkeypatch):
+    """As in a verifier run, where nothing imported lab_health before (its dataclass looks its
+    module up in sys.modules)."""
+    from tests import kafkawire  # noqa: PLC0415
+
+    monkeypatch.delitem(sys.modules, "lab_health", raising=False)
+    health = kafkawire._load.__wrapped__("lab_health", "roles/daemon/files/lab_health.py")
+    assert health.Web().https is False
+    assert kafkawire.kafka_scram().sasl_handshake_request(1)
+
+
 def test_the_scram_client_computes_what_kafka_python_does():
     from kafka.net.sasl.scram import ScramClient as Reference  # noqa: PLC0415
 
