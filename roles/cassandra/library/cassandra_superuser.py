@@ -11,6 +11,7 @@ from ansible.module_utils.cassandra_session import (
     CONNECTION_OPTIONS,
     DRIVER_LIBRARY,
     HAS_DRIVER,
+    TRANSIENT_ERRORS,
     LoginRefused,
     Node,
     Unreachable,
@@ -203,6 +204,33 @@ def ensure_auth_replication(module, node: Node, actions: list[str]) -> None:
         node.execute(f"ALTER KEYSPACE system_auth WITH replication = {{{replication}}}")
 
 
+def set_up_logins(
+    module, node: Node, candidates: list[tuple[str, str, str]], deadline: float, actions: list
+) -> str:
+    """Log in, then replicate system_auth, set up the configured superuser and disable the
+    default login; returns which login worked first."""
+    params = module.params
+    try:
+        logged_in_as = first_login(node, candidates, max(0, int(deadline - time.monotonic())))
+    except Unreachable as exc:
+        module.fail_json(msg=f"Cassandra does not answer CQL: {exc}")
+    except LoginRefused:
+        module.fail_json(
+            msg=f"Cassandra refuses {params['name']} with the configured password, and "
+            f"the default {params['default_login']} login too. If the superuser's password "
+            "was changed, set cassandra_superuser_previous_password to the one it has now."
+        )
+    # system_auth gets its replicas before any role is written: a role written while it had
+    # one replica would be missing from the others until a repair, and a login read from them
+    # refused.
+    ensure_auth_replication(module, node, actions)
+    ensure_superuser(module, node, logged_in_as, actions)
+    if logged_in_as != "configured" and not module.check_mode:
+        login_as_superuser(module, node)
+    disable_default(module, node, actions)
+    return logged_in_as
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -228,27 +256,24 @@ def main() -> None:
 
     node = Node(params["login_host"], params["login_port"], ssl_ca=params["ssl_ca"])
     actions: list[str] = []
-    try:
+    deadline = time.monotonic() + params["wait_timeout"]
+    # Every step reads before it writes, so the whole procedure is asked again when the node
+    # stops answering half-way (a fresh ring still settling its schema and gossip).
+    while True:
         try:
-            logged_in_as = first_login(node, candidates, params["wait_timeout"])
-        except Unreachable as exc:
-            module.fail_json(msg=f"Cassandra does not answer CQL: {exc}")
-        except LoginRefused:
-            module.fail_json(
-                msg=f"Cassandra refuses {params['name']} with the configured password, and "
-                f"the default {params['default_login']} login too. If the superuser's password "
-                "was changed, set cassandra_superuser_previous_password to the one it has now."
-            )
-        # system_auth gets its replicas before any role is written: a role written while it
-        # had one replica would be missing from the others until a repair, and a login read
-        # from them refused.
-        ensure_auth_replication(module, node, actions)
-        ensure_superuser(module, node, logged_in_as, actions)
-        if logged_in_as != "configured" and not module.check_mode:
-            login_as_superuser(module, node)
-        disable_default(module, node, actions)
-    finally:
-        node.close()
+            logged_in_as = set_up_logins(module, node, candidates, deadline, actions)
+            break
+        except TRANSIENT_ERRORS as exc:
+            if time.monotonic() >= deadline:
+                module.fail_json(
+                    msg=f"Cassandra at {node.describe()} stopped answering while the logins "
+                    f"were set up, until wait_timeout: {exc}",
+                    actions=list(dict.fromkeys(actions)),
+                )
+            time.sleep(3)
+        finally:
+            node.close()
+    actions = list(dict.fromkeys(actions))  # a step asked again is reported once
     module.exit_json(changed=bool(actions), actions=actions, logged_in_as=logged_in_as)
 
 

@@ -7,14 +7,18 @@ import ssl
 import time
 
 try:
-    from cassandra import AuthenticationFailed, ConsistencyLevel
+    from cassandra import AuthenticationFailed, ConsistencyLevel, OperationTimedOut
     from cassandra.auth import PlainTextAuthProvider
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
     from cassandra.policies import WhiteListRoundRobinPolicy
 
     HAS_DRIVER = True
+    # A request that failed because the node went away or did not answer in time (a ring that
+    # is still forming, a node under load): worth asking again, unlike a refused statement.
+    TRANSIENT_ERRORS: tuple[type[Exception], ...] = (NoHostAvailable, OperationTimedOut)
 except ImportError:
     HAS_DRIVER = False
+    TRANSIENT_ERRORS = ()
 
 DRIVER_LIBRARY = "cassandra-driver (Debian package python3-cassandra)"
 
