@@ -2,6 +2,8 @@
 Kerberos ticket, beside the same request allowed with one; the keytabs readable by their
 service only; the KDC refusing a wrong password."""
 
+import re
+
 import pytest
 
 from tests import inventory
@@ -19,12 +21,13 @@ KEYTAB_OWNERS = [
     ("nm", "yarn", 0o400),
     ("HTTP", "root", 0o440),
 ]
-# Each daemon's web server: lab-health's kind, its port, and whether it speaks HTTPS only.
+# Each daemon's web server: lab-health's kind, its HTTPS port, and its HTTP port, which secure
+# mode closes.
 WEB = {
-    "hadoop-namenode": ("namenode", 9871, True),
-    "hadoop-datanode": ("datanode", 9865, True),
-    "hadoop-resourcemanager": ("resourcemanager", 8088, False),
-    "hadoop-nodemanager": ("nodemanager", 8042, False),
+    "hadoop-namenode": ("namenode", 9871, 9870),
+    "hadoop-datanode": ("datanode", 9865, 9864),
+    "hadoop-resourcemanager": ("resourcemanager", 8090, 8088),
+    "hadoop-nodemanager": ("nodemanager", 8044, 8042),
 }
 
 
@@ -101,7 +104,7 @@ def test_webhdfs_refuses_a_request_without_a_ticket_and_allows_spnego(host, name
 
 
 def test_yarn_rest_refuses_a_new_application_without_a_ticket_and_allows_one(host, name, nn):
-    url = f"http://{name}:8088/ws/v1/cluster/apps/new-application"
+    url = f"https://{name}:8090/ws/v1/cluster/apps/new-application"
     assert http_code(host, "POST", url) == "401"
     made = as_hdfs(host, f'curl -sS --negotiate -u : -X POST "{url}"', nn)
     assert '"application-id":"application_' in made.stdout, made.stdout + made.stderr
@@ -109,14 +112,23 @@ def test_yarn_rest_refuses_a_new_application_without_a_ticket_and_allows_one(hos
 
 @pytest.mark.parametrize("unit", sorted(WEB))
 def test_health_check_needs_the_web_servers_ticket(host, variables, principal, unit):
-    kind, port, https = WEB[unit]
+    kind, port, _ = WEB[unit]
     address = f"{variables['address']}:{port}"
-    options = "--https " if https else ""
-    refused = host.run(f"/usr/local/bin/lab-health {options}{kind} {address}")
+    refused = host.run(f"/usr/local/bin/lab-health --https {kind} {address}")
     assert refused.rc == 1 and "HTTP 401" in refused.stderr, refused.stderr
     keytab = f"--keytab {KEYTABS}/HTTP.service.keytab --principal {principal('HTTP')}"
-    allowed = host.run(f"/usr/local/bin/lab-health {options}{keytab} {kind} {address}")
+    allowed = host.run(f"/usr/local/bin/lab-health --https {keytab} {kind} {address}")
     assert allowed.rc == 0, allowed.stderr
+
+
+@pytest.mark.parametrize("unit", sorted(WEB))
+def test_web_server_serves_https_only(host, variables, unit):
+    _, https_port, http_port = WEB[unit]
+    # Each listening socket's address:port (Java's IPv4 sockets show as [::ffff:a.b.c.d]:port).
+    lines = host.check_output("ss -Htln").splitlines()
+    listening = {re.sub(r"^\[::ffff:(.*)\]", r"\1", line.split()[3]) for line in lines}
+    assert f"{variables['address']}:{https_port}" in listening, sorted(listening)
+    assert not {a for a in listening if a.endswith(f":{http_port}")}, sorted(listening)
 
 
 @pytest.mark.parametrize("keytab_owner", KEYTAB_OWNERS, ids=[k[0] for k in KEYTAB_OWNERS])
