@@ -151,3 +151,78 @@ def test_kdc_refuses_a_wrong_password_and_takes_the_right_one(host, variables):
     assert wrong.rc != 0 and "Password incorrect" in wrong.stderr, wrong.stderr
     right = host.run(f"echo '{variables['kerberos_admin_password']}' | {kinit}")
     assert right.rc == 0, right.stderr
+
+
+# Spark on secure YARN, as the pipeline's jobs run: the jobs' user (the movielens role's
+# movielens_user) with a principal of the realm and its keytab, its HDFS home for the staging
+# files, a job that writes to HDFS and reads it back.
+JOBS_USER = "movielens"
+SPARK_ENV = ". /etc/profile.d/hadoop.sh && . /etc/profile.d/spark.sh && "
+SPARK_JOB = """
+import sys
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.appName("lab-krb-spark").getOrCreate()
+spark.range(1, 1001).write.mode("overwrite").parquet(sys.argv[1])
+total = spark.read.parquet(sys.argv[1]).groupBy().sum("id").first()[0]
+print(f"LAB-RESULT {total}")
+spark.stop()
+"""
+SPARK_OUTPUT = f"/user/{JOBS_USER}/lab-krb-spark"
+
+
+@pytest.fixture(scope="module")
+def jobs_principal(host, variables, nn) -> tuple[str, str]:
+    """The jobs' user's principal and keytab (made on the KDC, which is this host), its Unix
+    account and its HDFS home."""
+    principal = f"{JOBS_USER}@{variables['kerberos_realm']}"
+    keytab = f"/tmp/lab-test-{JOBS_USER}.keytab"
+    host.run(f"id {JOBS_USER} || useradd --system --create-home {JOBS_USER}")
+    host.run(f"kadmin.local -q 'addprinc -randkey {principal}'")
+    made = host.run(
+        f"rm -f {keytab} && kadmin.local -q 'ktadd -norandkey -k {keytab} {principal}' && "
+        f"chown {JOBS_USER} {keytab} && chmod 400 {keytab}"
+    )
+    assert made.rc == 0, made.stderr
+    home = as_hdfs(
+        host,
+        f"hdfs dfs -mkdir -p /user/{JOBS_USER} && hdfs dfs -chown {JOBS_USER} /user/{JOBS_USER}",
+        nn,
+    )
+    assert home.rc == 0, home.stderr[-2000:]
+    host.run(
+        f"cat > /tmp/lab_krb_spark.py <<'EOF'\n{SPARK_JOB}\nEOF\nchmod 644 /tmp/lab_krb_spark.py"
+    )
+    return principal, keytab
+
+
+def as_jobs_user(host, command: str):
+    """command as the jobs' user, with no ticket in its cache."""
+    script = f"{SPARK_ENV}{command} || exit 1"
+    return host.run(f"sudo -u {JOBS_USER} env KRB5CCNAME={NO_TICKET} bash -c '{script}'")
+
+
+def test_yarn_refuses_the_jobs_user_without_a_ticket(host, jobs_principal):
+    refused = as_jobs_user(host, "timeout 120 yarn application -list")
+    assert refused.rc != 0
+    message = refused.stderr[-2000:]
+    assert "Client cannot authenticate via:[TOKEN, KERBEROS]" in refused.stderr, message
+
+
+def test_spark_job_on_yarn_with_the_jobs_keytab_writes_and_reads_hdfs(host, jobs_principal, nn):
+    principal, keytab = jobs_principal
+    submit = (
+        f"spark-submit --master yarn --deploy-mode client --principal {principal} "
+        f"--keytab {keytab} --num-executors 1 --executor-memory 512m "
+        f"/tmp/lab_krb_spark.py hdfs://{SPARK_OUTPUT}"
+    )
+    result = as_jobs_user(host, submit)
+    assert result.rc == 0, result.stderr[-3000:]
+    assert "LAB-RESULT 500500" in result.stdout
+    # The files are the jobs' user's, and YARN ran the application as that user.
+    owner = as_hdfs(host, f"hdfs dfs -stat %u {SPARK_OUTPUT}", nn)
+    assert owner.stdout.strip() == JOBS_USER, owner.stdout + owner.stderr[-2000:]
+    apps = as_hdfs(host, "yarn application -list -appStates FINISHED", nn)
+    rows = [[field.strip() for field in row.split("\t")] for row in apps.stdout.splitlines()]
+    row = next((row for row in rows if "lab-krb-spark" in row), [])
+    # Application-Id, Application-Name, Application-Type, User, Queue, State, Final-State, ...
+    assert row[3:4] == [JOBS_USER] and "SUCCEEDED" in row, apps.stdout
