@@ -95,6 +95,8 @@ def test_without_a_realm_nothing_of_secure_mode(simple):
     secure = [name for name in properties if re.search(r"security|kerberos|keytab|principal", name)]
     assert secure == []
     assert "dfs.http.policy" not in properties and "dfs.data.transfer.protection" not in properties
+    # YARN's web servers stay on HTTP.
+    assert [name for name in simple["yarn-site"] if re.search(r"http\.policy|https", name)] == []
     assert simple["hdfs-site"]["dfs.datanode.hostname"] == "10.0.0.11"
     assert "HADOOP_OPTS" not in simple["environment"]
     assert simple["keytabs"] == []
@@ -113,6 +115,11 @@ def test_kerberos_authenticates_and_authorizes_everything(kerberos):
     assert hdfs["dfs.namenode.https-address"] == "10.0.0.11:9871"
     # The DataNode logs in as dn/<its name>, the name the NameNode expects for dn/_HOST.
     assert hdfs["dfs.datanode.hostname"] == "node1"
+    # YARN's web servers too: HTTPS only, with the same keystores (ssl-server.xml).
+    yarn = kerberos["yarn-site"]
+    assert yarn["yarn.http.policy"] == "HTTPS_ONLY"
+    assert yarn["yarn.resourcemanager.webapp.https.address"] == "10.0.0.11:8090"
+    assert yarn["yarn.nodemanager.webapp.https.address"] == "10.0.0.11:8044"
     # The rest of the configuration is as without Kerberos.
     assert kerberos["mapred-site"] and kerberos["capacity-scheduler"]
     assert (

@@ -2,6 +2,8 @@
 Kerberos ticket, beside the same request allowed with one; the keytabs readable by their
 service only; the KDC refusing a wrong password."""
 
+import re
+
 import pytest
 
 from tests import inventory
@@ -19,12 +21,13 @@ KEYTAB_OWNERS = [
     ("nm", "yarn", 0o400),
     ("HTTP", "root", 0o440),
 ]
-# Each daemon's web server: lab-health's kind, its port, and whether it speaks HTTPS only.
+# Each daemon's web server: lab-health's kind, its HTTPS port, and its HTTP port, which secure
+# mode closes.
 WEB = {
-    "hadoop-namenode": ("namenode", 9871, True),
-    "hadoop-datanode": ("datanode", 9865, True),
-    "hadoop-resourcemanager": ("resourcemanager", 8088, False),
-    "hadoop-nodemanager": ("nodemanager", 8042, False),
+    "hadoop-namenode": ("namenode", 9871, 9870),
+    "hadoop-datanode": ("datanode", 9865, 9864),
+    "hadoop-resourcemanager": ("resourcemanager", 8090, 8088),
+    "hadoop-nodemanager": ("nodemanager", 8044, 8042),
 }
 
 
@@ -101,7 +104,7 @@ def test_webhdfs_refuses_a_request_without_a_ticket_and_allows_spnego(host, name
 
 
 def test_yarn_rest_refuses_a_new_application_without_a_ticket_and_allows_one(host, name, nn):
-    url = f"http://{name}:8088/ws/v1/cluster/apps/new-application"
+    url = f"https://{name}:8090/ws/v1/cluster/apps/new-application"
     assert http_code(host, "POST", url) == "401"
     made = as_hdfs(host, f'curl -sS --negotiate -u : -X POST "{url}"', nn)
     assert '"application-id":"application_' in made.stdout, made.stdout + made.stderr
@@ -109,14 +112,23 @@ def test_yarn_rest_refuses_a_new_application_without_a_ticket_and_allows_one(hos
 
 @pytest.mark.parametrize("unit", sorted(WEB))
 def test_health_check_needs_the_web_servers_ticket(host, variables, principal, unit):
-    kind, port, https = WEB[unit]
+    kind, port, _ = WEB[unit]
     address = f"{variables['address']}:{port}"
-    options = "--https " if https else ""
-    refused = host.run(f"/usr/local/bin/lab-health {options}{kind} {address}")
+    refused = host.run(f"/usr/local/bin/lab-health --https {kind} {address}")
     assert refused.rc == 1 and "HTTP 401" in refused.stderr, refused.stderr
     keytab = f"--keytab {KEYTABS}/HTTP.service.keytab --principal {principal('HTTP')}"
-    allowed = host.run(f"/usr/local/bin/lab-health {options}{keytab} {kind} {address}")
+    allowed = host.run(f"/usr/local/bin/lab-health --https {keytab} {kind} {address}")
     assert allowed.rc == 0, allowed.stderr
+
+
+@pytest.mark.parametrize("unit", sorted(WEB))
+def test_web_server_serves_https_only(host, variables, unit):
+    _, https_port, http_port = WEB[unit]
+    # Each listening socket's address:port (Java's IPv4 sockets show as [::ffff:a.b.c.d]:port).
+    lines = host.check_output("ss -Htln").splitlines()
+    listening = {re.sub(r"^\[::ffff:(.*)\]", r"\1", line.split()[3]) for line in lines}
+    assert f"{variables['address']}:{https_port}" in listening, sorted(listening)
+    assert not {a for a in listening if a.endswith(f":{http_port}")}, sorted(listening)
 
 
 @pytest.mark.parametrize("keytab_owner", KEYTAB_OWNERS, ids=[k[0] for k in KEYTAB_OWNERS])
@@ -139,3 +151,78 @@ def test_kdc_refuses_a_wrong_password_and_takes_the_right_one(host, variables):
     assert wrong.rc != 0 and "Password incorrect" in wrong.stderr, wrong.stderr
     right = host.run(f"echo '{variables['kerberos_admin_password']}' | {kinit}")
     assert right.rc == 0, right.stderr
+
+
+# Spark on secure YARN, as the pipeline's jobs run: the jobs' user (the movielens role's
+# movielens_user) with a principal of the realm and its keytab, its HDFS home for the staging
+# files, a job that writes to HDFS and reads it back.
+JOBS_USER = "movielens"
+SPARK_ENV = ". /etc/profile.d/hadoop.sh && . /etc/profile.d/spark.sh && "
+SPARK_JOB = """
+import sys
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.appName("lab-krb-spark").getOrCreate()
+spark.range(1, 1001).write.mode("overwrite").parquet(sys.argv[1])
+total = spark.read.parquet(sys.argv[1]).groupBy().sum("id").first()[0]
+print(f"LAB-RESULT {total}")
+spark.stop()
+"""
+SPARK_OUTPUT = f"/user/{JOBS_USER}/lab-krb-spark"
+
+
+@pytest.fixture(scope="module")
+def jobs_principal(host, variables, nn) -> tuple[str, str]:
+    """The jobs' user's principal and keytab (made on the KDC, which is this host), its Unix
+    account and its HDFS home."""
+    principal = f"{JOBS_USER}@{variables['kerberos_realm']}"
+    keytab = f"/tmp/lab-test-{JOBS_USER}.keytab"
+    host.run(f"id {JOBS_USER} || useradd --system --create-home {JOBS_USER}")
+    host.run(f"kadmin.local -q 'addprinc -randkey {principal}'")
+    made = host.run(
+        f"rm -f {keytab} && kadmin.local -q 'ktadd -norandkey -k {keytab} {principal}' && "
+        f"chown {JOBS_USER} {keytab} && chmod 400 {keytab}"
+    )
+    assert made.rc == 0, made.stderr
+    home = as_hdfs(
+        host,
+        f"hdfs dfs -mkdir -p /user/{JOBS_USER} && hdfs dfs -chown {JOBS_USER} /user/{JOBS_USER}",
+        nn,
+    )
+    assert home.rc == 0, home.stderr[-2000:]
+    host.run(
+        f"cat > /tmp/lab_krb_spark.py <<'EOF'\n{SPARK_JOB}\nEOF\nchmod 644 /tmp/lab_krb_spark.py"
+    )
+    return principal, keytab
+
+
+def as_jobs_user(host, command: str):
+    """command as the jobs' user, with no ticket in its cache."""
+    script = f"{SPARK_ENV}{command} || exit 1"
+    return host.run(f"sudo -u {JOBS_USER} env KRB5CCNAME={NO_TICKET} bash -c '{script}'")
+
+
+def test_yarn_refuses_the_jobs_user_without_a_ticket(host, jobs_principal):
+    refused = as_jobs_user(host, "timeout 120 yarn application -list")
+    assert refused.rc != 0
+    message = refused.stderr[-2000:]
+    assert "Client cannot authenticate via:[TOKEN, KERBEROS]" in refused.stderr, message
+
+
+def test_spark_job_on_yarn_with_the_jobs_keytab_writes_and_reads_hdfs(host, jobs_principal, nn):
+    principal, keytab = jobs_principal
+    submit = (
+        f"spark-submit --master yarn --deploy-mode client --principal {principal} "
+        f"--keytab {keytab} --num-executors 1 --executor-memory 512m "
+        f"/tmp/lab_krb_spark.py hdfs://{SPARK_OUTPUT}"
+    )
+    result = as_jobs_user(host, submit)
+    assert result.rc == 0, result.stderr[-3000:]
+    assert "LAB-RESULT 500500" in result.stdout
+    # The files are the jobs' user's, and YARN ran the application as that user.
+    owner = as_hdfs(host, f"hdfs dfs -stat %u {SPARK_OUTPUT}", nn)
+    assert owner.stdout.strip() == JOBS_USER, owner.stdout + owner.stderr[-2000:]
+    apps = as_hdfs(host, "yarn application -list -appStates FINISHED", nn)
+    rows = [[field.strip() for field in row.split("\t")] for row in apps.stdout.splitlines()]
+    row = next((row for row in rows if "lab-krb-spark" in row), [])
+    # Application-Id, Application-Name, Application-Type, User, Queue, State, Final-State, ...
+    assert row[3:4] == [JOBS_USER] and "SUCCEEDED" in row, apps.stdout

@@ -14,7 +14,7 @@ The page (`page`) answers HTTPS, Cassandra (`cassandra`) speaks CQL over TLS and
 before any SASL authentication, so no login is needed. `page-http`, `cassandra-plain` and
 `kafka-plaintext` are the same checks without TLS.
 
-The Hadoop daemons' web servers in Hadoop's secure mode: `--https` asks HDFS's on HTTPS (verified
+The Hadoop daemons' web servers in Hadoop's secure mode: `--https` asks them on HTTPS (verified
 like the page), and a server that answers 401 with `WWW-Authenticate: Negotiate` is asked again
 with a Kerberos ticket of NAME got from the keytab FILE (SPNEGO; the ticket stays in this
 process's memory).
