@@ -96,17 +96,8 @@ def train(ratings: DataFrame, settings: dict, seed: int, blocks: int) -> Trained
     residuals = baseline(ratings, mu, items, users).select(
         "user_id", "movie_id", (F.col("rating") - F.col("baseline")).alias("residual")
     )
-    als = ALS(
-        userCol="user_id",
-        itemCol="movie_id",
-        ratingCol="residual",
-        rank=settings["rating_rank"],
-        regParam=settings["rating_reg"],
-        maxIter=settings["rating_max_iter"],
-        implicitPrefs=False,
-        seed=seed,
-        numUserBlocks=blocks,
-        numItemBlocks=blocks,
-        nonnegative=False,
-    )
+    blocks_of = {"numUserBlocks": blocks, "numItemBlocks": blocks}
+    als = ALS(userCol="user_id", itemCol="movie_id", ratingCol="residual", seed=seed, **blocks_of)
+    als.setRank(settings["rating_rank"]).setRegParam(settings["rating_reg"])
+    als.setMaxIter(settings["rating_max_iter"]).setImplicitPrefs(False)
     return Trained(mu, items, users, als.fit(residuals), dict(settings))
