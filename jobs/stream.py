@@ -130,11 +130,12 @@ def als_subset_scorer(spark, als_path: str) -> batch.Scorer:
 def build_context(spark, args, security: kafka_security.KafkaSecurity) -> batch.Context:
     served = model_store.load_serving_model(spark, args.models, args.model_version)
     log.info(
-        "serving model %s: %d items, rank %d, %s",
+        "serving model %s: %d items, rank %d, %s, %s",
         served.version,
         len(served.items.movie_ids),
         served.items.rank,
         served.params,
+        "predicted stars" if served.rating else "no rating model: no stars",
     )
     if args.scorer == "foldin":
         scorer = batch.fold_in_scorer(served.items, served.params)
@@ -165,6 +166,7 @@ def build_context(spark, args, security: kafka_security.KafkaSecurity) -> batch.
         args.top_n,
         args.stream_name,
         served.version,
+        served.rating.predict if served.rating else None,
     )
 
 

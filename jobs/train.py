@@ -16,6 +16,11 @@ Settings come from the command line, else ``MOVIELENS_*`` environment variables.
 settings (rank, reg, alpha, max_iter, implicit) then come from the last tuning run's best
 setting (``<models>/tune/best.json``, unless ``--ignore-tuning``), else the shipped defaults:
 see ``jobs.reco.tuning``. The version's ``model.json`` says which and why.
+
+Beside the ranking model, the job trains a rating model (``jobs.reco.rating``: baseline
+predictors and explicit ALS on their residuals) whose predictions are the stars the page
+shows, evaluated by RMSE and MAE against the baselines alone and movie means; ``--no-rating``
+(``MOVIELENS_RATING=false``) leaves it out, and then no stars are shown.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from pyspark.sql import functions as F
 
 from jobs import common
 from jobs.movielens import spark_io
-from jobs.reco import evaluation, fsutil, model_store, tuning
+from jobs.reco import evaluation, fsutil, model_store, rating, tuning
 from jobs.reco.split import METHODS, split_ratings
 
 log = logging.getLogger("jobs.train")
@@ -67,6 +72,26 @@ def parser() -> argparse.ArgumentParser:
         help=settings.format("IMPLICIT", str(DEFAULTS["implicit"]).lower()),
     )
     p.add_argument("--alpha", type=float, help=settings.format("ALPHA", DEFAULTS["alpha"]))
+    rating_help = "the rating model's {} (default: MOVIELENS_{}, else {})"
+    p.add_argument(
+        "--rating",
+        action=argparse.BooleanOptionalAction,
+        default=common.env("RATING", "true").strip().lower() != "false",
+        help="train the rating model that predicts stars (default: MOVIELENS_RATING, else true)",
+    )
+    for name, kind, what in (
+        ("rating_rank", int, "ALS rank"),
+        ("rating_reg", float, "ALS regParam"),
+        ("rating_max_iter", int, "ALS iterations"),
+        ("bias_reg", float, "user and movie bias regularisation"),
+    ):
+        default = rating.DEFAULTS[name]
+        p.add_argument(
+            "--" + name.replace("_", "-"),
+            type=kind,
+            default=kind(common.env(name.upper(), str(default))),
+            help=rating_help.format(what, name.upper(), default),
+        )
     p.add_argument(
         "--tuned",
         default=None,
@@ -134,6 +159,11 @@ def als_params(args: argparse.Namespace) -> dict:
     }
 
 
+def rating_settings(args: argparse.Namespace) -> dict | None:
+    """The rating model's settings, None when it is switched off."""
+    return {name: getattr(args, name) for name in rating.DEFAULTS} if args.rating else None
+
+
 def read_tuned(spark, path: str, input_path: str) -> tuple[tuning.Tuned | None, str]:
     """The tuned setting at ``path``, or None and why not (logged): training goes on."""
     try:
@@ -199,6 +229,15 @@ def run(spark, args: argparse.Namespace) -> dict:
             max_users=args.eval_users,
             seed=args.seed,
         )
+    rating_model = None
+    if args.rating:
+        rating_started = time.monotonic()
+        with common.timed(f"training the rating model {rating_settings(args)}", log):
+            rating_model = rating.train(train, rating_settings(args), args.seed, args.blocks)
+        trained_s = round(time.monotonic() - rating_started, 1)
+        with common.timed("evaluating the rating model against the baselines", log):
+            report["rating"] = evaluation.rating_report(rating_model, train, test)
+        report["rating"]["train_s"] = trained_s
     report.update(
         {
             "version": version,
@@ -213,6 +252,9 @@ def run(spark, args: argparse.Namespace) -> dict:
     if args.refit:
         with common.timed("training ALS on all ratings", log):
             model = als.fit(ratings)
+        if rating_model is not None:
+            with common.timed("training the rating model on all ratings", log):
+                rating_model = rating.train(ratings, rating_settings(args), args.seed, args.blocks)
         served_pop = evaluation.popularity(ratings)
     else:
         served_pop = evaluation.popularity(train)
@@ -221,6 +263,7 @@ def run(spark, args: argparse.Namespace) -> dict:
             spark,
             out,
             model,
+            rating_model,
             movies=movies,
             pop=served_pop,
             report=report,
@@ -234,7 +277,16 @@ def run(spark, args: argparse.Namespace) -> dict:
 
 
 def write_version(
-    spark, out: str, model, *, movies: DataFrame, pop: DataFrame, report: dict, fmt_name: str, args
+    spark,
+    out: str,
+    model,
+    rating_model,
+    *,
+    movies: DataFrame,
+    pop: DataFrame,
+    report: dict,
+    fmt_name: str,
+    args,
 ) -> None:
     model.save(fsutil.join(out, "als"))
     model.itemFactors.select(
@@ -242,6 +294,8 @@ def write_version(
     ).write.parquet(fsutil.join(out, "item_factors"))
     movies.write.parquet(fsutil.join(out, "movies"))
     pop.write.parquet(fsutil.join(out, "popularity"))
+    if rating_model is not None:
+        rating_model.items().write.parquet(fsutil.join(out, model_store.RATING))
     info = {
         "version": report["version"],
         "created": datetime.now(UTC).isoformat(),
@@ -249,11 +303,28 @@ def write_version(
         "format": fmt_name,
         "params": als_params(args),
         "settings": report["settings"],
+        "rating": rating_info(rating_model),
         "refit_on_all_ratings": args.refit,
         "counts": report["counts"],
     }
     fsutil.write_text(spark, fsutil.join(out, "model.json"), json.dumps(info, indent=2) + "\n")
     fsutil.write_text(spark, fsutil.join(out, "metrics.json"), json.dumps(report, indent=2) + "\n")
+
+
+def rating_info(rating_model: rating.Trained | None) -> dict | None:
+    """What ``model.json`` says of the rating model (what fold-in needs), None without one."""
+    if rating_model is None:
+        return None
+    s = rating_model.settings
+    return {
+        "mu": rating_model.mu,
+        "user_reg": s["bias_reg"],
+        "item_reg": s["bias_reg"],
+        "bias_passes": rating.BIAS_PASSES,
+        "rank": s["rating_rank"],
+        "regParam": s["rating_reg"],
+        "maxIter": s["rating_max_iter"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,8 @@ For each batch:
    weigh most in each, attach titles and genres, and replace the user's rows in
    ``recommendations`` and ``recommendations_by_user``. A user the model cannot place (none
    of their movies has factors) gets the most popular unrated movies, scored
-   ``1 / popularity rank``;
+   ``1 / popularity rank``. Where the model version has a rating model, each recommendation
+   carries the user's predicted rating in stars (``foldin.RatingModel.predict``);
 5. record the batch's counters (``valid + invalid == messages``) under its batch id, and
    the batch id, its time, its last user and the next offset of each partition it read as
    the stream's latest state.
@@ -57,6 +58,10 @@ class Message:
 Scorer = Callable[[Mapping[int, Mapping[int, float]], int], dict[int, list | None]]
 
 
+# (the user's (movie, rating) pairs, movies) -> the user's predicted stars for those movies
+Rater = Callable[[Sequence[tuple[int, float]], Sequence[int]], list[float]]
+
+
 def fold_in_scorer(items: ItemFactors, params: FoldInParams) -> Scorer:
     """Score by folding each user into the fixed item factors (the default)."""
 
@@ -80,12 +85,17 @@ def newest_per_key(ratings: Sequence[tuple[Rating, Message]]) -> list[Rating]:
     return [r for r, _ in sorted(best.values(), key=lambda rm: (rm[0].user_id, rm[0].movie_id))]
 
 
-def rows_for(recs: Sequence[tuple], movies: Mapping[int, tuple[str, str]]) -> list[RecRow]:
+def rows_for(
+    recs: Sequence[tuple],
+    movies: Mapping[int, tuple[str, str]],
+    stars: Sequence[float] | None = None,
+) -> list[RecRow]:
     out = []
     for rank, (movie_id, score, *rest) in enumerate(recs, start=1):
         title, genres = movies.get(movie_id, ("", ""))
         because = tuple(rest[0]) if rest else ()
-        out.append(RecRow(rank, movie_id, float(score), title, genres, because))
+        star = None if stars is None else float(stars[rank - 1])
+        out.append(RecRow(rank, movie_id, float(score), title, genres, because, star))
     return out
 
 
@@ -101,6 +111,7 @@ class Context:
     top_n: int = 10
     stream: str = "movielens"
     model_version: str = ""
+    rater: Rater | None = None  # None: the model version predicts no stars
 
 
 def process_batch(ctx: Context, batch_id: int, messages: Sequence[Message]) -> BatchStats:
@@ -139,7 +150,10 @@ def process_batch(ctx: Context, batch_id: int, messages: Sequence[Message]) -> B
                     recs.append((movie_id, 1.0 / rank))
                     if len(recs) == ctx.top_n:
                         break
-        lists[user_id] = rows_for(recs, ctx.movies)
+        stars = None
+        if ctx.rater is not None:
+            stars = ctx.rater(sorted(histories[user_id].items()), [r[0] for r in recs])
+        lists[user_id] = rows_for(recs, ctx.movies, stars)
     ctx.store.replace_recommendations(lists, ctx.model_version)
     if good:
         stats.last_user_id = good[-1][0].user_id

@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 
 from jobs.reco import metrics
 from jobs.reco.foldin import ItemFactors, top_n
+from jobs.reco.rating import clip
 
 log = logging.getLogger(__name__)
 
@@ -118,5 +119,27 @@ def evaluate(
         als_report[p],
         pop_report[p],
         len(users),
+    )
+    return report
+
+
+def rating_report(rating_model, train: DataFrame, test: DataFrame) -> dict:
+    """RMSE and MAE on the held-out ratings of the rating model (``jobs.reco.rating``), of its
+    baseline predictors alone and of movie means, side by side."""
+    predicted = rating_model.predict(test.select("user_id", "movie_id", "rating")).cache()
+    report = {
+        "settings": rating_model.settings,
+        "model": rating_errors(predicted),
+        "baseline": rating_errors(
+            predicted.withColumn("baseline", clip(F.col("baseline"))), "baseline"
+        ),
+        "movie_mean": baseline_rating_errors(train, test),
+    }
+    predicted.unpersist()
+    log.info(
+        "RMSE: rating model %.4f, baseline predictors %.4f, movie means %.4f",
+        report["model"]["rmse"],
+        report["baseline"]["rmse"],
+        report["movie_mean"]["rmse"],
     )
     return report

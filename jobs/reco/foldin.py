@@ -225,3 +225,54 @@ def popular_top_n(popular_ids: Sequence[int], n: int, exclude: Iterable[int] = (
             if len(out) == n:
                 break
     return out
+
+
+# The rating model: predicted stars beside the implicit ranking.
+STARS = (0.5, 5.0)  # MovieLens's rating scale
+
+
+@dataclass
+class RatingModel:
+    """Baseline predictors and explicit ALS on their residuals, as ``jobs.reco.rating``
+    trains them: a rating is predicted as ``mu + b_u + b_i + x_u . y_i``, clipped to ``STARS``.
+
+    ``items`` holds the residual model's item factors; ``biases`` the movie biases ``b_i``
+    in the same order (a movie the model lacks has neither). A user's ``b_u`` and ``x_u``
+    are folded in from their ratings, the way the training's last passes compute them::
+
+        b_u = sum_j (r_j - mu - b_j) / (user_reg + n_u)
+        x_u = explicit ALS step on e_j = r_j - mu - b_u - b_j (regParam ``reg``)
+    """
+
+    mu: float
+    user_reg: float
+    reg: float
+    items: ItemFactors
+    biases: np.ndarray  # (n,) float64, aligned with items.movie_ids
+
+    @classmethod
+    def from_rows(cls, mu: float, user_reg: float, reg: float, rows) -> RatingModel:
+        """From ``(movie_id, bias, features)`` rows."""
+        rows = sorted(rows, key=lambda r: r[0])
+        items = ItemFactors.from_pairs((r[0], r[2]) for r in rows)
+        return cls(mu, user_reg, reg, items, np.array([r[1] for r in rows], dtype=np.float64))
+
+    def fold_in(self, rated: Sequence[tuple[int, float]]) -> tuple[float, np.ndarray]:
+        """``(b_u, x_u)`` from ``(movie_id, rating)`` pairs; movies the model lacks are
+        ignored, and a user with none gets ``(0, 0)``: the prediction is then ``mu + b_i``."""
+        ids = np.array([m for m, _ in rated], dtype=np.int64)
+        values = np.array([r for _, r in rated], dtype=np.float64)
+        pos, known = self.items.rows(ids)
+        if not known.any():
+            return 0.0, np.zeros(self.items.rank)
+        pos, values = pos[known], values[known]
+        residual = values - self.mu - self.biases[pos]
+        b_u = float(residual.sum() / (self.user_reg + len(values)))
+        return b_u, solve_explicit(self.items.factors[pos], residual - b_u, self.reg)
+
+    def predict(self, rated: Sequence[tuple[int, float]], movies: Sequence[int]) -> list[float]:
+        """The user's predicted stars for ``movies``, clipped to MovieLens's scale."""
+        b_u, x_u = self.fold_in(rated)
+        pos, known = self.items.rows(movies)
+        item = np.where(known, self.biases[pos] + self.items.factors[pos] @ x_u, 0.0)
+        return [float(s) for s in np.clip(self.mu + b_u + item, *STARS)]

@@ -6,6 +6,8 @@ Layout written by ``jobs.train``::
     <root>/<version>/item_factors/   Parquet: movie_id int, features array<float>
     <root>/<version>/movies/         Parquet: movie_id, title, genres array<string>, year
     <root>/<version>/popularity/     Parquet: movie_id, ratings, mean_rating, rank
+    <root>/<version>/rating/         Parquet: movie_id, bias float, features array<float>
+                                     (the rating model, absent when trained without one)
     <root>/<version>/model.json      parameters of the model (needed to fold users in)
     <root>/<version>/metrics.json    the evaluation report
     <root>/latest                    one line: the version currently served
@@ -24,9 +26,10 @@ from datetime import UTC, datetime
 from pyspark.sql import SparkSession
 
 from jobs.reco import fsutil
-from jobs.reco.foldin import FoldInParams, ItemFactors
+from jobs.reco.foldin import FoldInParams, ItemFactors, RatingModel
 
 LATEST = "latest"
+RATING = "rating"
 
 
 def new_version(now: datetime | None = None) -> str:
@@ -58,6 +61,7 @@ class ServingModel:
     params: FoldInParams
     movies: dict[int, tuple[str, str]]  # movie_id -> (title, genres "A|B")
     popular: list[int]  # most rated first
+    rating: RatingModel | None = None  # predicts stars; None: the version has none
 
     @property
     def als_path(self) -> str:
@@ -86,4 +90,20 @@ def load_serving_model(spark: SparkSession, root: str, version: str | None = Non
         implicit=info["params"]["implicitPrefs"],
         alpha=info["params"]["alpha"],
     )
-    return ServingModel(version, path, items, params, movies, popular)
+    return ServingModel(
+        version, path, items, params, movies, popular, load_rating(spark, path, info)
+    )
+
+
+def load_rating(spark: SparkSession, path: str, info: dict) -> RatingModel | None:
+    """The version's rating model, None when it was trained without one."""
+    rating = info.get("rating")
+    if not rating:
+        return None
+    rows = spark.read.parquet(fsutil.join(path, RATING)).collect()
+    return RatingModel.from_rows(
+        rating["mu"],
+        rating["user_reg"],
+        rating["regParam"],
+        ((r["movie_id"], r["bias"], r["features"]) for r in rows),
+    )

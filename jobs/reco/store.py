@@ -8,7 +8,7 @@ Cassandra schema (keyspace ``reco``; ``schema_cql`` returns these statements)::
         genres text, PRIMARY KEY (userId, movieId));
     CREATE TABLE reco.recommendations_by_user (user_id int, rank int, movie_id int,
         score float, title text, genres text, model_version text, updated_at timestamp,
-        because list<int>, PRIMARY KEY (user_id, rank));
+        because list<int>, stars float, PRIMARY KEY (user_id, rank));
     CREATE TABLE reco.stream_stats (stream text, batch_id bigint, valid int, invalid int,
         ratings_upserted int, users_updated int, cold_users int, model_version text,
         started_at timestamp, duration_ms int, PRIMARY KEY (stream, batch_id));
@@ -50,6 +50,7 @@ class RecRow:
     title: str
     genres: str
     because: tuple[int, ...] = ()  # the rated movies that weigh most in the score
+    stars: float | None = None  # the user's predicted rating (None: no rating model)
 
 
 @dataclass
@@ -137,9 +138,10 @@ SCHEMA = (
     title text, genres text, PRIMARY KEY (userId, movieId))""",
     """CREATE TABLE IF NOT EXISTS {ks}.recommendations_by_user (user_id int, rank int,
     movie_id int, score float, title text, genres text, model_version text,
-    updated_at timestamp, because list<int>, PRIMARY KEY (user_id, rank))""",
-    # a table made before the column was
+    updated_at timestamp, because list<int>, stars float, PRIMARY KEY (user_id, rank))""",
+    # a table made before the columns were
     "ALTER TABLE {ks}.recommendations_by_user ADD IF NOT EXISTS because list<int>",
+    "ALTER TABLE {ks}.recommendations_by_user ADD IF NOT EXISTS stars float",
     """CREATE TABLE IF NOT EXISTS {ks}.stream_stats (stream text, batch_id bigint, valid int,
     invalid int, ratings_upserted int, users_updated int, cold_users int, model_version text,
     started_at timestamp, duration_ms int, PRIMARY KEY (stream, batch_id))""",
@@ -198,7 +200,7 @@ class CassandraStore:
         )
         self._ins_by_user = prep(
             "INSERT INTO recommendations_by_user (user_id, rank, movie_id, score, title, genres, "
-            "model_version, updated_at, because) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "model_version, updated_at, because, stars) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "USING TIMESTAMP ?"
         )
         self._stats = prep(
@@ -266,7 +268,7 @@ class CassandraStore:
                 by_user.add(
                     self._ins_by_user,
                     (user_id, row.rank, row.movie_id, row.score, *text, version, updated_at)
-                    + (list(row.because), t + 1),
+                    + (list(row.because), row.stars, t + 1),
                 )
             batches += [(recs, ()), (by_user, ())]
         self._run(batches)

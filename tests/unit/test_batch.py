@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from jobs.movielens.formats import Rating
 from jobs.reco import batch
 from jobs.reco.deadletter import ListSink
-from jobs.reco.foldin import FoldInParams, ItemFactors
+from jobs.reco.foldin import FoldInParams, ItemFactors, RatingModel
 from jobs.reco.store import MemoryStore
 from jobs.reco.validate import to_message
 
@@ -83,6 +84,26 @@ def test_new_user_gets_recommendations_from_first_rating_using_all_ratings():
     assert second == [(mid, because) for mid, _, because in expected[42]]
     # each recommendation says which of the two rated movies weigh most in it
     assert all(because and set(because) <= {3, 7} for _, because in second)
+
+
+def test_each_recommendation_carries_the_predicted_stars_of_the_rating_model():
+    rating = RatingModel.from_rows(
+        3.5,
+        5.0,
+        0.1,
+        ((m, 0.1 * (m % 5) - 0.2, y) for m, y in zip(ITEMS.movie_ids, ITEMS.factors, strict=True)),
+    )
+    ctx = context()
+    ctx.rater = rating.predict
+    batch.process_batch(ctx, 0, [m(42, 3, 5.0), m(42, 7, 2.0, offset=1)])
+    rows = ctx.store.recommendations[42]
+    expected = rating.predict([(3, 5.0), (7, 2.0)], [r.movie_id for r in rows])
+    assert [r.stars for r in rows] == pytest.approx(expected)
+    assert all(0.5 <= r.stars <= 5 for r in rows)
+    # without a rating model: no stars
+    plain = context()
+    batch.process_batch(plain, 0, [m(42, 3, 5.0)])
+    assert [r.stars for r in plain.store.recommendations[42]] == [None] * 5
 
 
 def test_replayed_batch_changes_nothing():

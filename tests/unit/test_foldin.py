@@ -7,7 +7,7 @@ import pytest
 from pyspark.ml.recommendation import ALS
 
 from jobs.movielens import synthetic
-from jobs.reco import foldin
+from jobs.reco import foldin, rating
 from jobs.reco.foldin import FoldInParams, ItemFactors
 
 # Three movies with 2-d factors; the user rated movie 1 with 4 and movie 3 with 2.
@@ -120,3 +120,46 @@ def test_fold_in_reproduces_spark_user_factors(spark, small_ratings, implicit):
         f"worst relative difference {worst:.2e}"
     )
     assert worst < 1e-3
+
+
+def test_rating_model_by_hand():
+    # mu 3, user_reg 1: b_u = ((4 - 3 - 0.5) + (2 - 3 + 0.5)) / (1 + 2) = 0
+    # residuals 0.5 and -0.5 on y_1 = [1, 0], y_3 = [1, 1]; reg 0.5:
+    # A = [[3,1],[1,2]], b = [0, -0.5] -> x = 1/5 [[2,-1],[-1,3]] [0,-0.5] = [0.1, -0.3]
+    model = foldin.RatingModel.from_rows(
+        3.0, 1.0, 0.5, [(3, -0.5, [1.0, 1.0]), (1, 0.5, [1.0, 0.0]), (2, 1.9, [0.0, 1.0])]
+    )
+    b_u, x = model.fold_in(RATED)
+    assert b_u == pytest.approx(0.0, abs=1e-12)
+    np.testing.assert_allclose(x, [0.1, -0.3], atol=1e-12)
+    # movie 2: 3 + 0 + 1.9 - 0.3 = 4.6; movie 99 unknown: mu + b_u; clipped to 0.5..5
+    assert model.predict(RATED, [2, 99]) == pytest.approx([4.6, 3.0])
+    assert model.predict([(1, 5.0)] * 40, [2]) == [5.0]
+    assert model.predict([(99, 4.0)], [2]) == pytest.approx([4.9])  # cold: mu + b_i
+
+
+def test_rating_fold_in_reproduces_the_trained_biases_and_factors(spark, small_ratings):
+    """The baseline's last pass and ALS's last half-step are the users', so folding in a
+    user the model saw gives back the trained ``b_u`` (exactly, up to float) and ``x_u``."""
+    settings = {"rating_rank": 4, "rating_reg": 0.1, "rating_max_iter": 3, "bias_reg": 5.0}
+    trained = rating.train(small_ratings, settings, seed=1, blocks=2)
+    model = foldin.RatingModel.from_rows(
+        trained.mu,
+        settings["bias_reg"],
+        settings["rating_reg"],
+        ((r["movie_id"], r["bias"], r["features"]) for r in trained.items().collect()),
+    )
+    b_users = {r["user_id"]: r["b_u"] for r in trained.user_biases.collect()}
+    x_users = {r["id"]: np.array(r["features"]) for r in trained.als.userFactors.collect()}
+    by_user: dict[int, list] = {}
+    for r in small_ratings.collect():
+        by_user.setdefault(r["user_id"], []).append((r["movie_id"], r["rating"]))
+    for user_id in sorted(by_user)[:10]:
+        b_u, x = model.fold_in(by_user[user_id])
+        assert b_u == pytest.approx(b_users[user_id], abs=1e-9)
+        expected = x_users[user_id]
+        assert np.max(np.abs(x - expected)) / np.max(np.abs(expected)) < 1e-3
+    predicted = trained.predict(small_ratings).select("user_id", "movie_id", "prediction")
+    for r in predicted.orderBy("user_id", "movie_id").limit(20).collect():
+        [stars] = model.predict(by_user[r["user_id"]], [r["movie_id"]])
+        assert stars == pytest.approx(r["prediction"], abs=1e-4)

@@ -38,7 +38,10 @@ class FakeReader:
 
     def __init__(self) -> None:
         self.ratings = {7: [RatedMovie(MOVIES[1], 4.0, 1000)]}
-        recs = [Recommendation(1, MOVIES[2], 0.91, (MOVIES[1],)), Recommendation(2, MOVIES[3], 0.2)]
+        recs = [
+            Recommendation(1, MOVIES[2], 0.91, (MOVIES[1],), 4.26),
+            Recommendation(2, MOVIES[3], 0.2),  # a row without stars (no rating model)
+        ]
         self.tops = {7: TopN(recs, "v1", datetime(2026, 1, 1))}
         self.fail: Exception | None = None
 
@@ -107,6 +110,8 @@ def test_user_page_shows_ratings_and_top_n(page):
     # why each recommendation: the rated movies that weigh most, or popularity for a cold list
     assert '<td class="because">Toy Story (1995)</td>' in body
     assert '<td class="because">(popular)</td>' in body
+    # the predicted rating in stars, else (a model without a rating model) the raw score
+    assert "<td>★ 4.3</td>" in body and "<td>0.200</td>" in body and "0.910" not in body
     # the rated movie is not offered for rating again
     assert "Toy Story (1995) #1" not in body and "Heat (1995) #2" in body
 
@@ -263,6 +268,8 @@ def test_api_user_is_json_with_both_lists(page):
     assert data["recommendations"][0]["title"] == "Heat (1995)"
     assert data["recommendations"][0]["because"] == [{"movie_id": 1, "title": "Toy Story (1995)"}]
     assert data["recommendations"][1]["because"] == []
+    assert [r["stars"] for r in data["recommendations"]] == [4.3, None]
+    assert [r["score"] for r in data["recommendations"]] == [0.91, 0.2]
     assert data["rated"][0]["rating"] == 4.0
 
 
@@ -314,12 +321,13 @@ def test_status_renders_every_part():
             "last_user": 7,
         },
         user_id=7,
-        recommendations=TopN([Recommendation(1, MOVIES[2], 0.5, (MOVIES[1],))], "v1", None),
+        recommendations=TopN([Recommendation(1, MOVIES[2], 0.5, (MOVIES[1],), 3.94)], "v1", None),
     )
     out = render(s)
     assert "DOWN  HDFS" in out and "Consumer lag of topic t: 2" in out
     assert "serving v1" in out and "Heat (1995)" in out
     assert "because you rated Toy Story (1995)" in out
+    assert re.search(r"^\s+1\s+★ 3\.9  Heat \(1995\)", out, re.MULTILINE), out
     assert out.endswith("NOT all healthy: see above.")
     assert json.loads(json.dumps(s.to_dict()))["healthy"] is False
 

@@ -101,6 +101,7 @@ def user_json(reader: Reader, user_id: int) -> dict[str, Any]:
             {
                 "rank": r.rank,
                 "score": round(r.score, 4),
+                "stars": None if r.stars is None else round(r.stars, 1),
                 **movie_json(r.movie),
                 "because": [{"movie_id": m.movie_id, "title": m.title} for m in r.because],
             }

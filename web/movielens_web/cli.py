@@ -83,7 +83,7 @@ def render(status: Status) -> str:  # noqa: C901, PLR0912 (one section after the
             f"(updated {when(top.updated_at)}, model {top.model_version}):"
         )
         for r in top.items:
-            out.append(f"  {r.rank:>3}  {r.score:8.4f}  {r.movie.title}  [{r.movie.genres}]")
+            out.append(f"  {r.rank:>3}  {r.shown:>8}  {r.movie.title}  [{r.movie.genres}]")
             if r.because:
                 out.append(f"{'':16}because you rated {'; '.join(m.title for m in r.because)}")
     out.append("")

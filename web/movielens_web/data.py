@@ -42,6 +42,13 @@ class Recommendation:
     movie: Movie
     score: float
     because: tuple[Movie, ...] = ()  # the rated movies that weigh most in it (none: popular)
+    stars: float | None = None  # the user's predicted rating (None: the model predicts none)
+
+    @property
+    def shown(self) -> str:
+        """What the page and the status command show: the predicted rating, ``★ 4.3``; the
+        ranking score where the model version has no rating model (or the row predates it)."""
+        return f"★ {self.stars:.1f}" if self.stars is not None else f"{self.score:.3f}"
 
 
 @dataclass(frozen=True)
@@ -161,7 +168,7 @@ class Reader:
                 "ratings": prep("SELECT movie_id, rating, ts FROM user_ratings WHERE user_id = ?"),
                 "top": prep(
                     "SELECT rank, movie_id, score, title, genres, model_version, updated_at, "
-                    "because FROM recommendations_by_user WHERE user_id = ?"
+                    "because, stars FROM recommendations_by_user WHERE user_id = ?"
                 ),
                 "stream": prep(
                     "SELECT model_version, started_at, last_batch_id, last_batch_at, "
@@ -235,6 +242,7 @@ class Reader:
                 ),
                 r.score,
                 tuple(catalogue.get(m) for m in r.because or ()),
+                r.stars,
             )
             for r in rows
         ]

@@ -66,7 +66,7 @@ def state(users: list[int]) -> dict:
             user: [
                 tuple(row)
                 for row in session.execute(
-                    "SELECT rank, movie_id, score, title, genres, model_version, because "
+                    "SELECT rank, movie_id, score, title, genres, model_version, because, stars "
                     "FROM recommendations_by_user WHERE user_id = %s",
                     [user],
                 )

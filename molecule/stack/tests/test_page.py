@@ -2,7 +2,8 @@
 
 A user the model never saw rates a movie on the page; the rating goes through Kafka, the
 streaming job folds the user in, and the page (without a reload) shows the new top-N, each
-recommendation with the rated movie it comes from. Then a
+recommendation with the rated movie it comes from and the user's predicted rating in stars
+(also in the JSON API, and in `movielens-status`). Then a
 recommended movie is rated low on the page and leaves the list. Bad input gets a message,
 never a traceback; a rating posted without the form's CSRF token is refused and reaches no
 topic; the status panel and `movielens-status` show every service healthy. Last, the status
@@ -155,6 +156,14 @@ def test_new_user_rates_on_the_page_and_gets_recommendations(page):
     rated_title = page.locator("#rated tbody td").first.inner_text()
     reasons = page.locator("#recommendations tbody td.because").all_inner_texts()
     assert reasons == [rated_title] * 10, reasons
+    predicted = page.locator("#recommendations tbody td:nth-child(5)").all_inner_texts()
+    assert all(0.5 <= stars(text) <= 5 for text in predicted), predicted
+    with urllib.request.urlopen(
+        f"{PAGE}/api/users/{USER}", context=inventory.tls_context(), timeout=30
+    ) as response:
+        served = json.load(response)["recommendations"]
+    assert all(0.5 <= r["stars"] <= 5 for r in served), served
+    assert [f"★ {r['stars']:.1f}" for r in served] == predicted
     shot(page, "new-user")
 
     # the rating is in the ratings topic like any other, keyed by the user
@@ -284,6 +293,8 @@ def test_status_command_shows_everything_healthy_and_the_user(host):
     assert out.rc == 0, out.stdout + out.stderr
     assert "DOWN" not in out.stdout and out.stdout.rstrip().endswith("All healthy.")
     assert f"Recommendations of user {USER}" in out.stdout
+    shown = re.findall(r"^\s+\d+\s+(★ \d\.\d)\s", out.stdout, re.MULTILINE)
+    assert len(shown) == 10 and all(0.5 <= stars(s) <= 5 for s in shown), out.stdout
     assert re.search(r"Consumer lag of topic movielens_ratings: 0 ", out.stdout), out.stdout
     data = json.loads(host.check_output(f"sudo movielens-status --json --user {USER}"))
     assert data["healthy"] and len(data["recommendations"]["items"]) == 10
@@ -363,6 +374,13 @@ def test_the_status_charts_show_the_stack_figures_from_prometheus(page):
     page.goto(PAGE + "/status?window=6h")
     expect(page.locator("#charts strong")).to_have_text("6 h")
     assert chart_lines(page, "ratings")
+
+
+def stars(text: str) -> float:
+    """The predicted rating of a cell that shows it as ``★ 4.3``; AssertionError otherwise."""
+    found = re.fullmatch(r"★ (\d\.\d)", text.strip())
+    assert found, f"not a predicted rating: {text!r}"
+    return float(found.group(1))
 
 
 def users_messages(user: int = USER) -> list:

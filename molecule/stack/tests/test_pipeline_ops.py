@@ -92,7 +92,7 @@ def test_training_on_yarn_publishes_a_new_version(host):
 
     version = latest_model(host)
     assert version and version != before, f"latest still {before!r}"
-    for part in ("als", "item_factors", "movies", "popularity"):
+    for part in ("als", "item_factors", "movies", "popularity", "rating"):
         assert hdfs(host, f"hdfs dfs -test -d /models/{version}/{part}").rc == 0, part
     model = json.loads(hdfs(host, f"hdfs dfs -cat /models/{version}/model.json").stdout)
     assert model["params"]["maxIter"] == 4, model
@@ -100,6 +100,10 @@ def test_training_on_yarn_publishes_a_new_version(host):
     metrics = json.loads(hdfs(host, f"hdfs dfs -cat /models/{version}/metrics.json").stdout)
     assert 0 < metrics["als"]["precision@10"] <= 1, metrics
     assert 0 < metrics["popularity"]["precision@10"] <= 1, metrics
+    # the rating model behind the stars, and its errors beside the baselines'
+    assert model["rating"]["rank"] == 32 and 1 <= model["rating"]["mu"] <= 5, model
+    for predictor in ("model", "baseline", "movie_mean"):
+        assert 0 < metrics["rating"][predictor]["rmse"] < 2, metrics["rating"]
 
     def finished() -> dict | None:
         trains = [

@@ -43,7 +43,8 @@
         fill("recommendations", data.recommendations, (r) => [
           r.rank, r.title, r.genres,
           r.because.map((m) => m.title).join("; ") || "(popular)",
-          r.score.toFixed(3)], [null, null, null, "because"]);
+          r.stars != null ? "★ " + r.stars.toFixed(1) : r.score.toFixed(3)],
+          [null, null, null, "because"]);
       }
     } catch (err) {
       // the server is restarting or the network is down: try again on the next tick
