@@ -89,7 +89,8 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--" + name.replace("_", "-"),
             type=kind,
-            default=kind(common.env(name.upper(), str(default))),
+            # a string default goes through `type` like an option: a bad value is named
+            default=common.env(name.upper(), str(default)),
             help=rating_help.format(what, name.upper(), default),
         )
     p.add_argument(
