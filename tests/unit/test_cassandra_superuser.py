@@ -12,7 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from cassandra import ConsistencyLevel, Unavailable, WriteTimeout, WriteType
 from cassandra.cluster import NoHostAvailable
+from cassandra.connection import ConnectionShutdown
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,11 +34,30 @@ session = load(
 superuser = load("cassandra_superuser", ROOT / "roles/cassandra/library/cassandra_superuser.py")
 
 
-class FlakyRing:
-    """The roles of a one-node ring whose connection drops on the first `drops` statements."""
+# How a request fails on a ring that is still forming or under load.
+NO_HOST = NoHostAvailable("Unable to complete the operation", {"node": "defunct"})
+DROPPED = ConnectionShutdown("Connection to 10.0.0.1:9042 is defunct")
+WRITE_TIMEOUT = WriteTimeout(
+    "Operation timed out - received only 0 responses.",
+    consistency=ConsistencyLevel.QUORUM,
+    required_responses=2,
+    received_responses=0,
+    write_type=WriteType.SIMPLE,
+)
+UNAVAILABLE = Unavailable(
+    "Cannot achieve consistency level QUORUM",
+    consistency=ConsistencyLevel.QUORUM,
+    required_replicas=2,
+    alive_replicas=1,
+)
 
-    def __init__(self, drops: int) -> None:
+
+class FlakyRing:
+    """The roles of a one-node ring whose first `drops` statements fail with `error`."""
+
+    def __init__(self, drops: int, error: Exception = NO_HOST) -> None:
         self.drops = drops
+        self.error = error
         self.roles = {"cassandra": {"password": "cassandra", "is_superuser": True, "login": True}}
         self.replication = {"class": "SimpleStrategy", "replication_factor": "1"}
         self.statements: list[str] = []
@@ -53,7 +74,7 @@ class FlakyRing:
             def execute(self, statement, parameters=None):
                 if ring.drops:
                     ring.drops -= 1
-                    raise NoHostAvailable("Unable to complete the operation", {"node": "defunct"})
+                    raise ring.error
                 ring.statements.append(statement)
                 return ring.answer(statement, parameters)
 
@@ -123,9 +144,10 @@ def test_a_calm_node_gets_the_superuser_and_loses_the_default_login(monkeypatch,
     assert not ring.roles["cassandra"]["login"]
 
 
+@pytest.mark.parametrize("error", [NO_HOST, DROPPED, WRITE_TIMEOUT, UNAVAILABLE])
 @pytest.mark.parametrize("drops", [1, 3, 5])
-def test_a_node_that_drops_its_connection_half_way_ends_the_same(monkeypatch, capsys, drops):
-    ring = FlakyRing(drops=drops)
+def test_a_node_that_fails_requests_half_way_ends_the_same(monkeypatch, capsys, drops, error):
+    ring = FlakyRing(drops=drops, error=error)
     result = run(ring, monkeypatch, capsys)
     assert "failed" not in result, result
     assert result["changed"]

@@ -7,15 +7,32 @@ import ssl
 import time
 
 try:
-    from cassandra import AuthenticationFailed, ConsistencyLevel, OperationTimedOut
+    from cassandra import (
+        AuthenticationFailed,
+        ConsistencyLevel,
+        CoordinationFailure,
+        OperationTimedOut,
+        Timeout,
+        Unavailable,
+    )
     from cassandra.auth import PlainTextAuthProvider
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
+    from cassandra.connection import ConnectionException
     from cassandra.policies import WhiteListRoundRobinPolicy
 
     HAS_DRIVER = True
-    # A request that failed because the node went away or did not answer in time (a ring that
-    # is still forming, a node under load): worth asking again, unlike a refused statement.
-    TRANSIENT_ERRORS: tuple[type[Exception], ...] = (NoHostAvailable, OperationTimedOut)
+    # A request that failed because the node went away or did not answer in time, or because
+    # too few replicas answered it (a ring that is still forming, a node under load: the
+    # coordinator's ReadTimeout/WriteTimeout, Unavailable, ReadFailure/WriteFailure): worth
+    # asking again, unlike a refused statement.
+    TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+        NoHostAvailable,
+        OperationTimedOut,
+        ConnectionException,
+        Timeout,
+        Unavailable,
+        CoordinationFailure,
+    )
 except ImportError:
     HAS_DRIVER = False
     TRANSIENT_ERRORS = ()
