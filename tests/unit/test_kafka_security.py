@@ -82,9 +82,43 @@ def test_the_jobs_log_in_with_scram_over_tls_from_their_environment():
     assert options["kafka.ssl.truststore.password"] == "store-pw"
 
 
+def test_librdkafka_gets_the_same_login_ca_and_name_check():
+    env = {"MOVIELENS_KAFKA_USER": "movielens", "MOVIELENS_KAFKA_PASSWORD": "pw-12345678"}
+    security = kafka_security.from_env({**env, "MOVIELENS_KAFKA_CAFILE": "/tmp/ca.pem"})
+    assert security.librdkafka() == {
+        "security.protocol": "SASL_SSL",
+        "ssl.ca.location": "/tmp/ca.pem",
+        "ssl.endpoint.identification.algorithm": "https",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "movielens",
+        "sasl.password": "pw-12345678",
+    }
+    tls_only = KafkaSecurity(protocol="SSL")
+    assert tls_only.librdkafka() == {
+        "security.protocol": "SSL",
+        "ssl.ca.location": "/etc/lab-tls/ca.crt",
+        "ssl.endpoint.identification.algorithm": "https",
+    }
+
+
+def test_librdkafka_takes_the_settings_as_they_are(lab_tls):
+    """The bundled librdkafka knows every property, reads the CA and has TLS and SCRAM built in
+    (an unknown property, an unreadable CA or a missing feature fails the constructor)."""
+    confluent_kafka = pytest.importorskip("confluent_kafka")
+    security = KafkaSecurity(username="u", password="p-12345678", cafile=lab_tls["ca"])
+    confluent_kafka.Producer(
+        {
+            "bootstrap.servers": "127.0.0.1:1",
+            "builtin.features": "ssl,sasl_scram",
+            **security.librdkafka(),
+        }
+    )
+
+
 def test_without_security_the_clients_say_plaintext_only():
     plain = kafka_security.from_env({"MOVIELENS_KAFKA_SECURITY_PROTOCOL": "plaintext"})
     assert plain.kafka_python() == {"security_protocol": "PLAINTEXT"}
+    assert plain.librdkafka() == {"security.protocol": "PLAINTEXT"}
     assert plain.spark_options() == {"kafka.security.protocol": "PLAINTEXT"}
 
 
