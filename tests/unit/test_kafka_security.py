@@ -115,6 +115,32 @@ def test_librdkafka_takes_the_settings_as_they_are(lab_tls):
     )
 
 
+def test_librdkafka_checks_the_brokers_name_against_its_certificate(tls_server, lab_tls):
+    """With the settings, librdkafka completes TLS with a server whose certificate (of the CA)
+    names the address it dialled (then speaks Kafka inside: a request arrives), and gives up
+    during the handshake when the certificate names another (127.0.0.1, dialled as
+    localhost)."""
+    confluent_kafka = pytest.importorskip("confluent_kafka")
+    port = tls_server(lambda request: b"").rsplit(":", 1)[1]
+    security = KafkaSecurity(protocol="SSL", cafile=lab_tls["ca"])
+
+    def outcome(host: str) -> str:
+        requests, failed = len(tls_server.requests), len(tls_server.handshake_errors)
+        producer = confluent_kafka.Producer(
+            {"bootstrap.servers": f"{host}:{port}", "log_level": 0, **security.librdkafka()}
+        )
+        for _ in range(100):
+            producer.poll(0.1)
+            if len(tls_server.requests) > requests:
+                return "spoke Kafka"
+            if len(tls_server.handshake_errors) > failed:
+                return "handshake refused"
+        return "nothing within 10 s"
+
+    assert outcome("127.0.0.1") == "spoke Kafka"
+    assert outcome("localhost") == "handshake refused"
+
+
 def test_without_security_the_clients_say_plaintext_only():
     plain = kafka_security.from_env({"MOVIELENS_KAFKA_SECURITY_PROTOCOL": "plaintext"})
     assert plain.kafka_python() == {"security_protocol": "PLAINTEXT"}
