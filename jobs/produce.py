@@ -193,7 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from confluent_kafka import Producer  # noqa: PLC0415 (tests of replay() need no Kafka client)
 
-    progress = replay(args, Producer(settings(args, security)))
+    producer = Producer(settings(args, security))
+    try:
+        progress = replay(args, producer)
+    except BaseException:
+        producer.flush(args.flush_timeout)  # what was handed over still goes out
+        raise
     return 1 if progress.errors else 0
 
 

@@ -179,3 +179,23 @@ def test_the_exit_code_says_whether_every_send_was_acknowledged(tmp_path, monkey
     monkeypatch.delenv("MOVIELENS_KAFKA_USER", raising=False)
     assert produce.main(argv) == 2  # no login: refused before any client is made
     assert len(made) == 2
+
+
+def test_an_interrupted_replay_still_flushes_what_it_handed_over(tmp_path, monkeypatch):
+    confluent_kafka = pytest.importorskip("confluent_kafka")
+    made: list[Recorder] = []
+
+    def fake_producer(config):
+        made.append(Recorder())
+        return made[-1]
+
+    def interrupted(args, producer, **kwargs):
+        producer.produce(args.topic, value=b"v", key=b"k", on_delivery=lambda err, msg: None)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(confluent_kafka, "Producer", fake_producer)
+    monkeypatch.setattr(produce, "replay", interrupted)
+    monkeypatch.setenv("MOVIELENS_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    with pytest.raises(KeyboardInterrupt):
+        produce.main(["--input", ratings(tmp_path)])
+    assert made[0].flushed and len(made[0].sent) == 1
