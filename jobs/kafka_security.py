@@ -10,9 +10,11 @@ readable by root and the jobs' group only), never from the command line::
     MOVIELENS_KAFKA_TRUSTSTORE           the same CA as PKCS#12, for Spark's Java client,
     MOVIELENS_KAFKA_TRUSTSTORE_PASSWORD  with its password (none: Spark reads the PEM CA)
 
-``kafka_python()`` gives the keyword arguments of kafka-python's clients, ``spark_options()``
-the ``kafka.*`` options of Spark's Kafka source (the password goes into the JAAS line there,
-which Spark and Kafka both keep out of their logs).
+``kafka_python()`` gives the keyword arguments of kafka-python's clients, ``librdkafka()`` the
+configuration of librdkafka's (confluent-kafka: the producer job), ``spark_options()`` the
+``kafka.*`` options of Spark's Kafka source (the password goes into the JAAS line there, which
+Spark and Kafka both keep out of their logs). Each client checks the broker's certificate
+against the CA and the broker's name (or address) against the certificate.
 """
 
 from __future__ import annotations
@@ -76,6 +78,24 @@ class KafkaSecurity:
                 sasl_mechanism=self.mechanism,
                 sasl_plain_username=self.username,
                 sasl_plain_password=self.password,
+            )
+        return options
+
+    def librdkafka(self) -> dict[str, str]:
+        """Configuration properties of librdkafka's clients (confluent-kafka's Producer)."""
+        options = {"security.protocol": self.protocol}
+        if self.tls:
+            # librdkafka checks the broker's name against its certificate with "https" (as
+            # kafka-python and Java's client do by default); "none" would skip that check.
+            options["ssl.ca.location"] = self.cafile
+            options["ssl.endpoint.identification.algorithm"] = "https"
+        if self.sasl:
+            options.update(
+                {
+                    "sasl.mechanism": self.mechanism,
+                    "sasl.username": self.username,
+                    "sasl.password": self.password,
+                }
             )
         return options
 

@@ -71,6 +71,8 @@ _GENRE_ALIASES = {"Children's": "Children"}
 
 _YEAR_IN_TITLE = re.compile(r"\((\d{4})(?:\s*[-\u2013]\s*(?:\d{4})?)?\)\s*$")
 _KAGGLE_TS = "%Y-%m-%d %H:%M:%S"
+# What makes csv.reader read a line otherwise than a split at the commas.
+_CSV_SPECIAL = re.compile(r'["\r\n\x00]')
 
 
 class RowError(ValueError):
@@ -181,6 +183,10 @@ def _fields(fields: list[str], expected: int) -> list[str]:
 
 
 def _csv_fields(line: str) -> list[str]:
+    if line and not _CSV_SPECIAL.search(line):
+        # Nothing quoted and no line break or NUL: what csv.reader gives, for a tenth of its
+        # time (the replay parses tens of thousands of lines a second).
+        return line.split(",")
     try:
         rows = list(csv.reader([line], strict=True))
     except csv.Error as exc:

@@ -92,13 +92,23 @@ def validate(  # noqa: PLR0911 (one return per reason reads best)
 
 
 def to_message(rating: Rating) -> bytes:
-    """The JSON message the producer sends for ``rating``."""
+    """The JSON message the producer sends for ``rating``: what ``json.dumps`` of the four
+    fields with compact separators gives, written directly for the usual types (int ids and
+    time stamp, a finite float rating): the replay sends tens of thousands a second, and
+    ``json.dumps`` was the largest part of its time per message."""
+    user, movie, value, ts = rating.user_id, rating.movie_id, rating.rating, rating.ts
+    if (
+        type(user) is int
+        and type(movie) is int
+        and type(ts) is int
+        and type(value) is float
+        and math.isfinite(value)
+    ):
+        # repr() of an int or a finite float is what the json module writes for it.
+        return (
+            f'{{"userId":{user!r},"movieId":{movie!r},"rating":{value!r},"timestamp":{ts!r}}}'
+        ).encode()
     return json.dumps(
-        {
-            "userId": rating.user_id,
-            "movieId": rating.movie_id,
-            "rating": rating.rating,
-            "timestamp": rating.ts,
-        },
+        {"userId": user, "movieId": movie, "rating": value, "timestamp": ts},
         separators=(",", ":"),
     ).encode("utf-8")

@@ -137,6 +137,37 @@ def test_rating_rejects_have_reasons(line, reason):
     assert str(exc.value) == reason
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "1,2,3.5,100",
+        " 1 , 2 ,, ",
+        ",",
+        "a;b",
+        'a,"b,c",d',
+        'a,b"c,d',
+        '"',
+        "1,2\r,3",
+        "1,2\n3",
+        "x\x00y,1",
+        "",
+    ],
+)
+def test_csv_fields_are_what_the_csv_module_reads(line):
+    import csv  # noqa: PLC0415
+
+    try:
+        rows = list(csv.reader([line], strict=True))
+        expected = rows[0] if len(rows) == 1 else RowError
+    except csv.Error:
+        expected = RowError
+    if expected is RowError:
+        with pytest.raises(RowError):
+            formats._csv_fields(line)
+    else:
+        assert formats._csv_fields(line) == expected
+
+
 def test_bad_rows_are_returned_with_line_numbers():
     lines = [
         "userId,movieId,rating,timestamp",

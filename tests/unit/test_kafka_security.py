@@ -82,9 +82,69 @@ def test_the_jobs_log_in_with_scram_over_tls_from_their_environment():
     assert options["kafka.ssl.truststore.password"] == "store-pw"
 
 
+def test_librdkafka_gets_the_same_login_ca_and_name_check():
+    env = {"MOVIELENS_KAFKA_USER": "movielens", "MOVIELENS_KAFKA_PASSWORD": "pw-12345678"}
+    security = kafka_security.from_env({**env, "MOVIELENS_KAFKA_CAFILE": "/tmp/ca.pem"})
+    assert security.librdkafka() == {
+        "security.protocol": "SASL_SSL",
+        "ssl.ca.location": "/tmp/ca.pem",
+        "ssl.endpoint.identification.algorithm": "https",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "movielens",
+        "sasl.password": "pw-12345678",
+    }
+    tls_only = KafkaSecurity(protocol="SSL")
+    assert tls_only.librdkafka() == {
+        "security.protocol": "SSL",
+        "ssl.ca.location": "/etc/lab-tls/ca.crt",
+        "ssl.endpoint.identification.algorithm": "https",
+    }
+
+
+def test_librdkafka_takes_the_settings_as_they_are(lab_tls):
+    """The bundled librdkafka knows every property, reads the CA and has TLS and SCRAM built in
+    (an unknown property, an unreadable CA or a missing feature fails the constructor)."""
+    confluent_kafka = pytest.importorskip("confluent_kafka")
+    security = KafkaSecurity(username="u", password="p-12345678", cafile=lab_tls["ca"])
+    confluent_kafka.Producer(
+        {
+            "bootstrap.servers": "127.0.0.1:1",
+            "builtin.features": "ssl,sasl_scram",
+            **security.librdkafka(),
+        }
+    )
+
+
+def test_librdkafka_checks_the_brokers_name_against_its_certificate(tls_server, lab_tls):
+    """With the settings, librdkafka completes TLS with a server whose certificate (of the CA)
+    names the address it dialled (then speaks Kafka inside: a request arrives), and gives up
+    during the handshake when the certificate names another (127.0.0.1, dialled as
+    localhost)."""
+    confluent_kafka = pytest.importorskip("confluent_kafka")
+    port = tls_server(lambda request: b"").rsplit(":", 1)[1]
+    security = KafkaSecurity(protocol="SSL", cafile=lab_tls["ca"])
+
+    def outcome(host: str) -> str:
+        requests, failed = len(tls_server.requests), len(tls_server.handshake_errors)
+        producer = confluent_kafka.Producer(
+            {"bootstrap.servers": f"{host}:{port}", "log_level": 0, **security.librdkafka()}
+        )
+        for _ in range(100):
+            producer.poll(0.1)
+            if len(tls_server.requests) > requests:
+                return "spoke Kafka"
+            if len(tls_server.handshake_errors) > failed:
+                return "handshake refused"
+        return "nothing within 10 s"
+
+    assert outcome("127.0.0.1") == "spoke Kafka"
+    assert outcome("localhost") == "handshake refused"
+
+
 def test_without_security_the_clients_say_plaintext_only():
     plain = kafka_security.from_env({"MOVIELENS_KAFKA_SECURITY_PROTOCOL": "plaintext"})
     assert plain.kafka_python() == {"security_protocol": "PLAINTEXT"}
+    assert plain.librdkafka() == {"security.protocol": "PLAINTEXT"}
     assert plain.spark_options() == {"kafka.security.protocol": "PLAINTEXT"}
 
 

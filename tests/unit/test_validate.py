@@ -27,6 +27,27 @@ def test_valid_message_round_trip():
 
 
 @pytest.mark.parametrize(
+    "rating",
+    [
+        Rating(7, 296, 4.5, 964982703),
+        Rating(1, 1, 0.5, 0),
+        Rating(2**31 - 1, 2**31 - 1, 5.0, 2**40),
+        Rating(3, 4, 1.0000000000000002, 1),
+        Rating(3, 4, 4, 1),  # an int rating: the json module's way
+        Rating(True, 4, 4.0, 1),
+    ],
+)
+def test_the_message_is_what_json_dumps_writes(rating):
+    fields = {
+        "userId": rating.user_id,
+        "movieId": rating.movie_id,
+        "rating": rating.rating,
+        "timestamp": rating.ts,
+    }
+    assert to_message(rating) == json.dumps(fields, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize(
     ("payload", "reason"),
     [
         (None, "empty message"),
