@@ -34,10 +34,22 @@ def succeeded(result: subprocess.CompletedProcess) -> None:
     )
 
 
+# In Hadoop's secure mode the jobs' settings name the jobs' principal and keytab: a ticket of
+# it first, in a ticket cache of the command's own.
+JOBS_SETTINGS = "/etc/movielens/movielens.env"
+JOBS_TICKET = (
+    f"if grep -q ^MOVIELENS_KEYTAB= {JOBS_SETTINGS}; then set -a && . {JOBS_SETTINGS} && set +a"
+    ' && export KRB5CCNAME="FILE:$(mktemp)" && trap "kdestroy -q" EXIT'
+    ' && kinit -kt "$MOVIELENS_KEYTAB" "$MOVIELENS_PRINCIPAL"; fi'
+)
+
+
 def hdfs(host, command: str):
-    """Run an HDFS shell command on the host as the jobs' user (at most 120 s)."""
+    """Run an HDFS shell command on the host as the jobs' user (at most 120 s), with a ticket
+    of the jobs' keytab in Hadoop's secure mode."""
     return host.run(
-        f"sudo -u movielens timeout 120 bash -c '. /etc/profile.d/hadoop.sh && {command}'"
+        "sudo -u movielens timeout 120 bash -c "
+        f"'. /etc/profile.d/hadoop.sh && {JOBS_TICKET} && {command}'"
     )
 
 

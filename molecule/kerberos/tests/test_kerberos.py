@@ -154,9 +154,10 @@ def test_kdc_refuses_a_wrong_password_and_takes_the_right_one(host, variables):
 
 
 # Spark on secure YARN, as the pipeline's jobs run: the jobs' user (the movielens role's
-# movielens_user) with a principal of the realm and its keytab, its HDFS home for the staging
-# files, a job that writes to HDFS and reads it back.
+# movielens_user) with its principal and keytab (the role's, named in the jobs' settings), its
+# HDFS home for the staging files, a job that writes to HDFS and reads it back.
 JOBS_USER = "movielens"
+JOBS_SETTINGS = "/etc/movielens/movielens.env"
 SPARK_ENV = ". /etc/profile.d/hadoop.sh && . /etc/profile.d/spark.sh && "
 SPARK_JOB = """
 import sys
@@ -171,18 +172,13 @@ SPARK_OUTPUT = f"/user/{JOBS_USER}/lab-krb-spark"
 
 
 @pytest.fixture(scope="module")
-def jobs_principal(host, variables, nn) -> tuple[str, str]:
-    """The jobs' user's principal and keytab (made on the KDC, which is this host), its Unix
-    account and its HDFS home."""
-    principal = f"{JOBS_USER}@{variables['kerberos_realm']}"
-    keytab = f"/tmp/lab-test-{JOBS_USER}.keytab"
-    host.run(f"id {JOBS_USER} || useradd --system --create-home {JOBS_USER}")
-    host.run(f"kadmin.local -q 'addprinc -randkey {principal}'")
-    made = host.run(
-        f"rm -f {keytab} && kadmin.local -q 'ktadd -norandkey -k {keytab} {principal}' && "
-        f"chown {JOBS_USER} {keytab} && chmod 400 {keytab}"
+def jobs_principal(host, nn) -> tuple[str, str]:
+    """The jobs' user's principal and keytab (made by the movielens role), and its HDFS home."""
+    names = host.check_output(
+        f"sudo -u {JOBS_USER} bash -c '. {JOBS_SETTINGS} && "
+        'echo "$MOVIELENS_PRINCIPAL $MOVIELENS_KEYTAB"\''
     )
-    assert made.rc == 0, made.stderr
+    principal, keytab = names.split()
     home = as_hdfs(
         host,
         f"hdfs dfs -mkdir -p /user/{JOBS_USER} && hdfs dfs -chown {JOBS_USER} /user/{JOBS_USER}",
