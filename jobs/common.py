@@ -29,6 +29,38 @@ def env_int(name: str, default: int) -> int:
     return int(env(name, str(default)))
 
 
+def als_blocks(spark, given: int) -> int:
+    """ALS's numUserBlocks/numItemBlocks: ``given``, or (0) the cores Spark has, so each
+    block is one task and a small dataset is not cut into more tasks than cores."""
+    return given if given > 0 else max(spark.sparkContext.defaultParallelism, 1)
+
+
+def in_parallel(*steps):
+    """Run each callable in a thread of its own and return their results in order (the
+    first error is raised once all have stopped). Spark runs the threads' jobs side by
+    side: on a small dataset a job is mostly waiting (scheduling, shuffles, Python), so two
+    independent trainings take little more than the longer one."""
+    from pyspark import InheritableThread  # noqa: PLC0415
+
+    results: list = [None] * len(steps)
+    errors: list[BaseException] = []
+
+    def run(i: int, step) -> None:
+        try:
+            results[i] = step()
+        except BaseException as exc:  # noqa: BLE001 (re-raised below, in the caller's thread)
+            errors.append(exc)
+
+    threads = [InheritableThread(target=run, args=(i, step)) for i, step in enumerate(steps)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
 @contextmanager
 def timed(what: str, logger: logging.Logger = log):
     """Log how long a step took: ``with timed("training"): ...``."""

@@ -106,8 +106,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--blocks",
         type=int,
-        default=common.env_int("ALS_BLOCKS", 10),
-        help="ALS numUserBlocks and numItemBlocks (about the cluster's cores)",
+        default=common.env_int("ALS_BLOCKS", 0),
+        help="ALS numUserBlocks and numItemBlocks (default: MOVIELENS_ALS_BLOCKS, else 0: the "
+        "cores Spark has)",
     )
     p.add_argument("--split", choices=METHODS, default=common.env("SPLIT", "time"))
     p.add_argument("--test-fraction", type=float, default=0.2)
@@ -203,6 +204,7 @@ def run(spark, args: argparse.Namespace) -> dict:
     if args.checkpoint_dir:
         spark.sparkContext.setCheckpointDir(args.checkpoint_dir)
     settings = choose_settings(spark, args)
+    args.blocks = common.als_blocks(spark, args.blocks)
 
     with common.timed(f"loading {args.input}", log):
         fmt, ratings, movies, rejects = spark_io.load(spark, args.input, args.format)
@@ -216,29 +218,13 @@ def run(spark, args: argparse.Namespace) -> dict:
     train, test = split_ratings(ratings, args.test_fraction, args.split, args.seed)
     train, test = train.cache(), test.cache()
     log.info("split %s: %d training, %d held-out ratings", args.split, train.count(), test.count())
-    als = build_als(args)
-    with common.timed(f"training ALS {als_params(args)} on the training split", log):
-        model = als.fit(train)
-    with common.timed("evaluating against the most-popular baseline", log):
-        report = evaluation.evaluate(
-            model,
-            train,
-            test,
-            args.implicit,
-            k=args.k,
-            threshold=args.relevance or None,
-            max_users=args.eval_users,
-            seed=args.seed,
-        )
-    rating_model = None
-    if args.rating:
-        rating_started = time.monotonic()
-        with common.timed(f"training the rating model {rating_settings(args)}", log):
-            rating_model = rating.train(train, rating_settings(args), args.seed, args.blocks)
-        trained_s = round(time.monotonic() - rating_started, 1)
-        with common.timed("evaluating the rating model against the baselines", log):
-            report["rating"] = evaluation.rating_report(rating_model, train, test)
-        report["rating"]["train_s"] = trained_s
+    # The ranking model and the rating model are independent: trained side by side.
+    (model, report), (rating_model, rating_report) = common.in_parallel(
+        lambda: ranking_model(args, ratings, train, test),
+        lambda: stars_model(args, ratings, train, test),
+    )
+    if rating_report is not None:
+        report["rating"] = rating_report
     report.update(
         {
             "version": version,
@@ -249,16 +235,7 @@ def run(spark, args: argparse.Namespace) -> dict:
             "counts": counts,
         }
     )
-
-    if args.refit:
-        with common.timed("training ALS on all ratings", log):
-            model = als.fit(ratings)
-        if rating_model is not None:
-            with common.timed("training the rating model on all ratings", log):
-                rating_model = rating.train(ratings, rating_settings(args), args.seed, args.blocks)
-        served_pop = evaluation.popularity(ratings)
-    else:
-        served_pop = evaluation.popularity(train)
+    served_pop = evaluation.popularity(ratings if args.refit else train)
     with common.timed(f"writing {out}", log):
         write_version(
             spark,
@@ -275,6 +252,46 @@ def run(spark, args: argparse.Namespace) -> dict:
     report["duration_s"] = round(time.monotonic() - started, 1)
     log.info("published %s (latest -> %s) in %.0fs", out, version, report["duration_s"])
     return report
+
+
+def ranking_model(args: argparse.Namespace, ratings, train, test):
+    """(the implicit ALS model to serve, its report beside most-popular's on ``test``)."""
+    als = build_als(args)
+    with common.timed(f"training ALS {als_params(args)} on the training split", log):
+        model = als.fit(train)
+    with common.timed("evaluating against the most-popular baseline", log):
+        report = evaluation.evaluate(
+            model,
+            train,
+            test,
+            args.implicit,
+            k=args.k,
+            threshold=args.relevance or None,
+            max_users=args.eval_users,
+            seed=args.seed,
+        )
+    if args.refit:
+        with common.timed("training ALS on all ratings", log):
+            model = als.fit(ratings)
+    return model, report
+
+
+def stars_model(args: argparse.Namespace, ratings, train, test):
+    """(the rating model to serve, its report beside the baselines'), (None, None) without."""
+    if not args.rating:
+        return None, None
+    settings = rating_settings(args)
+    started = time.monotonic()
+    with common.timed(f"training the rating model {settings}", log):
+        trained = rating.train(train, settings, args.seed, args.blocks)
+    trained_s = round(time.monotonic() - started, 1)
+    with common.timed("evaluating the rating model against the baselines", log):
+        report = evaluation.rating_report(trained, train, test)
+    report["train_s"] = trained_s
+    if args.refit:
+        with common.timed("training the rating model on all ratings", log):
+            trained = rating.train(ratings, settings, args.seed, args.blocks)
+    return trained, report
 
 
 def write_version(

@@ -68,7 +68,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--alphas", type=floats, default=[0.3, 1.0, 3.0])
     p.add_argument("--modes", default="implicit,explicit", help="implicit, explicit or both")
     p.add_argument("--max-iter", type=int, default=tuning.DEFAULTS["max_iter"])
-    p.add_argument("--blocks", type=int, default=common.env_int("ALS_BLOCKS", 10))
+    p.add_argument(
+        "--blocks",
+        type=int,
+        default=common.env_int("ALS_BLOCKS", 0),
+        help="ALS numUserBlocks and numItemBlocks (0: the cores Spark has)",
+    )
     p.add_argument("--random", type=int, default=0, help="sample N configurations (0: grid)")
     p.add_argument("--split", choices=METHODS, default="time")
     p.add_argument("--test-fraction", type=float, default=0.2)
@@ -108,6 +113,7 @@ def label(cfg: dict) -> str:
 def run(spark, args) -> dict:
     from pyspark.ml.recommendation import ALS  # noqa: PLC0415
 
+    args.blocks = common.als_blocks(spark, args.blocks)
     _, ratings, _, _ = spark_io.load(spark, args.input, args.format)
     train, _ = split_ratings(ratings, args.test_fraction, args.split, args.seed)
     fit, valid = split_ratings(train, args.validation_fraction, args.split, args.seed + 1)

@@ -6,7 +6,8 @@ ratings as the original project trained its only one (explicit feedback):
 
 1. ``mu``, the mean rating; then ``passes`` alternating regularised passes, each movie's
    ``b_i = sum(r - mu - b_u) / (item_reg + n_i)`` then each user's
-   ``b_u = sum(r - mu - b_i) / (user_reg + n_u)`` (a ``groupBy().agg`` and a join each);
+   ``b_u = sum(r - mu - b_i) / (user_reg + n_u)`` (a ``groupBy().agg`` each, the other
+   side's biases broadcast);
 2. Spark's explicit ALS on the residual ``r - mu - b_u - b_i``.
 
 The baseline's last pass and ALS's last half-step are the users', so folding in a user the
@@ -24,7 +25,7 @@ from pyspark.sql import functions as F
 
 # The shipped settings (docs/pipeline.md): best over three random 75/25 splits of ml-100k.
 DEFAULTS = {"rating_rank": 32, "rating_reg": 0.15, "rating_max_iter": 10, "bias_reg": 5.0}
-BIAS_PASSES = 10
+BIAS_PASSES = 3
 
 
 @dataclass
@@ -71,14 +72,21 @@ def baseline(pairs: DataFrame, mu: float, item_biases: DataFrame, user_biases: D
 
 
 def biases(ratings: DataFrame, reg: float, passes: int = BIAS_PASSES):
-    """``(mu, movie biases, user biases)`` by alternating regularised passes, users last."""
+    """``(mu, movie biases, user biases)`` by alternating regularised passes, users last.
+
+    A pass aggregates the ratings against the other side's biases, broadcast (one value per
+    user or movie, small beside the ratings): the ratings are never shuffled."""
     mu = float(ratings.agg(F.avg("rating")).first()[0])
     r = ratings.select("user_id", "movie_id", (F.col("rating") - F.lit(mu)).alias("r"))
-    users = r.select("user_id").distinct().withColumn("b_u", F.lit(0.0))
-    items = None
+    items = users = None
     for _ in range(passes):
-        items = _pass(r.join(users, "user_id"), "movie_id", "b_u", "b_i", reg)
-        users = _pass(r.join(items, "movie_id"), "user_id", "b_i", "b_u", reg)
+        against_users = (
+            r.join(F.broadcast(users), "user_id")
+            if users is not None
+            else r.withColumn("b_u", F.lit(0.0))
+        )
+        items = _pass(against_users, "movie_id", "b_u", "b_i", reg)
+        users = _pass(r.join(F.broadcast(items), "movie_id"), "user_id", "b_i", "b_u", reg)
     return mu, items, users
 
 
