@@ -306,14 +306,20 @@ def write_version(
     fmt_name: str,
     args,
 ) -> None:
-    model.save(fsutil.join(out, "als"))
-    model.itemFactors.select(
+    factors = model.itemFactors.select(
         F.col("id").alias("movie_id"), F.col("features").cast("array<float>")
-    ).write.parquet(fsutil.join(out, "item_factors"))
-    movies.write.parquet(fsutil.join(out, "movies"))
-    pop.write.parquet(fsutil.join(out, "popularity"))
+    )
+    parquet = {"item_factors": factors, "movies": movies, "popularity": pop}
     if rating_model is not None:
-        rating_model.items().write.parquet(fsutil.join(out, model_store.RATING))
+        parquet[model_store.RATING] = rating_model.items()
+    # Independent writes, each a few small files: side by side.
+    common.in_parallel(
+        lambda: model.save(fsutil.join(out, "als")),
+        *(
+            lambda d=d, name=name: d.write.parquet(fsutil.join(out, name))
+            for name, d in parquet.items()
+        ),
+    )
     info = {
         "version": report["version"],
         "created": datetime.now(UTC).isoformat(),
