@@ -205,6 +205,7 @@ def run(spark, args: argparse.Namespace) -> dict:
         spark.sparkContext.setCheckpointDir(args.checkpoint_dir)
     settings = choose_settings(spark, args)
     args.blocks = common.als_blocks(spark, args.blocks)
+    log.info("ALS in %d blocks of users and %d of movies", args.blocks, args.blocks)
 
     with common.timed(f"loading {args.input}", log):
         fmt, ratings, movies, rejects = spark_io.load(spark, args.input, args.format)
