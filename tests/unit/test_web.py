@@ -617,3 +617,6 @@ def test_the_kerberos_settings_ask_hadoop_on_https_with_the_pages_keytab():
     plain = config.from_dict({**raw, "webhdfs": "http://n:9870", "kerberos": {}})
     assert not plain.kerberos
     assert status.web_options(plain, "namenode") is None
+    # HTTPS without a keytab: asked on HTTPS, without a ticket.
+    bare = status.web_options(config.from_dict({**raw, "kerberos": {}}), "namenode")
+    assert (bare.https, bare.keytab, bare.principal) == (True, None, None)

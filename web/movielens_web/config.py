@@ -24,10 +24,11 @@ by the ``movielens_web`` role) holds::
 A service's ``kind`` and ``address`` (host:port) say which ``lab_health`` check tells whether it
 is healthy (the same check as the restart waits of the roles and ``lab-health``).
 
-``kerberos`` (Hadoop's secure mode, whose daemons serve HTTPS only): WebHDFS and the NameNode's
-beans (``webhdfs``, then the NameNode's HTTPS address) and the Hadoop daemons' health
-(``lab-health --https``) are asked with a Kerberos ticket of ``principal`` from ``keytab`` when
-they ask for one (SPNEGO, with Debian's python3-gssapi). Without it, without a ticket.
+A ``webhdfs`` on HTTPS (the NameNode's HTTPS address, as in Hadoop's secure mode, whose daemons
+serve HTTPS only) has WebHDFS, the NameNode's beans and the Hadoop daemons' health (``lab-health
+--https``) asked over HTTPS, verified against the lab's CA. ``kerberos`` (secure mode): they are
+asked with a Kerberos ticket of ``principal`` from ``keytab`` when they ask for one (SPNEGO,
+with Debian's python3-gssapi). Without it, without a ticket.
 
 The page sends ratings to Kafka (and the status reads the ratings topic's offsets) with its own
 login: SASL SCRAM-SHA-512 over TLS, the brokers' certificates checked against ``cafile``, its

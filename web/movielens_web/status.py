@@ -20,6 +20,7 @@ own and a failing part says why, so one service down never hides the state of th
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import urllib.error
@@ -82,19 +83,22 @@ HADOOP_KINDS = frozenset({"namenode", "datanode", "resourcemanager", "nodemanage
 
 
 def web_options(settings: Settings, kind: str) -> lab_health.Web | None:
-    """How lab_health asks a daemon of that kind in secure mode: a Hadoop daemon on HTTPS, any
-    web server that asks for a ticket with one of the page's keytab; None without Kerberos."""
-    if not settings.kerberos:
+    """How lab_health asks a daemon of that kind when Hadoop serves HTTPS (webhdfs an https
+    URL, as in secure mode): a Hadoop daemon on HTTPS, any web server that asks for a ticket
+    with one of the page's keytab (if the settings name one); None otherwise."""
+    https = settings.webhdfs.startswith("https:")
+    if not (settings.kerberos or https):
         return None
     return lab_health.Web(
-        https=kind in HADOOP_KINDS,
-        keytab=settings.kerberos_keytab,
-        principal=settings.kerberos_principal,
+        https=https and kind in HADOOP_KINDS,
+        keytab=settings.kerberos_keytab or None,
+        principal=settings.kerberos_principal or None,
     )
 
 
 def hadoop_get(settings: Settings, url: str) -> bytes:
-    """A NameNode URL's body: with a ticket of the page's keytab in secure mode."""
+    """A NameNode URL's body: over HTTPS verified against the lab's CA, with a ticket of the
+    page's keytab in secure mode."""
     web = web_options(settings, "namenode")
     if web is None:
         return http_get(url)
@@ -269,7 +273,7 @@ def _part(fn, *args) -> dict[str, Any]:
         return fn(*args)
     except Unavailable as exc:
         return {"error": str(exc)}
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, http.client.HTTPException) as exc:
         return {"error": _why(exc)}
 
 

@@ -27,6 +27,7 @@ it runs on every host with the system's Python.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
 import socket
@@ -481,7 +482,14 @@ def check(kind: str, address: str, web: Web | None = None) -> Result:
     _THREAD.web = web or previous
     try:
         return CHECKS[kind](address)
-    except (OSError, ValueError, KeyError, AttributeError, struct.error) as exc:
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        struct.error,
+        http.client.HTTPException,
+    ) as exc:
         return False, f"{kind} at {address}: {reason(exc)}"
     finally:
         _THREAD.web = previous
