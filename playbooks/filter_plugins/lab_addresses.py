@@ -37,6 +37,9 @@ SERVICES: dict[str, Service] = {
     # Web UIs and REST APIs.
     "namenode_http": Service(None, "hadoop_namenode_http_port", 9870),
     "resourcemanager_http": Service(None, "hadoop_resourcemanager_http_port", 8088),
+    # The same in Hadoop's secure mode (HTTPS only).
+    "namenode_https": Service(None, "hadoop_namenode_https_port", 9871),
+    "resourcemanager_https": Service(None, "hadoop_resourcemanager_https_port", 8090),
     "spark_master_ui": Service(None, "spark_master_ui_port", 8080),
     "spark_history_ui": Service(None, "spark_history_ui_port", 18080),
     "jupyter": Service(None, "jupyter_port", 8888),

@@ -292,7 +292,9 @@ def test_service_health_is_the_lab_health_check(http_dir):
 
 
 def test_cassandra_health_also_needs_the_page_session(monkeypatch):
-    monkeypatch.setattr(status.lab_health, "check", lambda kind, address: (True, "answers CQL"))
+    monkeypatch.setattr(
+        status.lab_health, "check", lambda kind, address, web=None: (True, "answers CQL")
+    )
     cassandra = config.Service("Cassandra", "cassandra", "127.0.0.1:9042")
     assert status.check_service(cassandra, None, SETTINGS).detail == "no Cassandra session"
 
@@ -566,3 +568,55 @@ def test_metrics_count_requests_by_route_not_by_path(page):
     assert "# TYPE movielens_web_requests_total counter" in body
     # The scrape itself is counted from the next one on.
     assert 'route="/metrics"' in text(client.get("/metrics"))
+
+
+def test_a_hadoop_web_server_that_asks_for_a_ticket_is_named_on_the_panel():
+    """Hadoop's secure mode with settings that name no keytab: the panel says that the
+    NameNode asks for a Kerberos ticket the page does not have, and the rest still shows."""
+    import http.server  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    class Negotiate(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the handler's API)
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", "Negotiate")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Negotiate)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        settings = config.Settings(("127.0.0.1",), "127.0.0.1:9092", url)
+        usage = status._part(status.hdfs_usage, settings)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert usage == {"error": "HTTP 401: asks for a Kerberos ticket, and the page has no keytab"}
+
+
+def test_the_kerberos_settings_ask_hadoop_on_https_with_the_pages_keytab():
+    raw = {
+        "cassandra": {"hosts": ["h"]},
+        "kafka": {"bootstrap": "k:9092"},
+        "webhdfs": "https://n:9871",
+        "kerberos": {"principal": "movielens-web/n@LAB", "keytab": "/k/web.keytab"},
+    }
+    settings = config.from_dict(raw)
+    assert settings.kerberos
+    namenode = status.web_options(settings, "namenode")
+    assert (namenode.https, namenode.keytab, namenode.principal) == (
+        True,
+        "/k/web.keytab",
+        "movielens-web/n@LAB",
+    )
+    assert not status.web_options(settings, "spark-master").https
+    plain = config.from_dict({**raw, "webhdfs": "http://n:9870", "kerberos": {}})
+    assert not plain.kerberos
+    assert status.web_options(plain, "namenode") is None
+    # HTTPS without a keytab: asked on HTTPS, without a ticket.
+    bare = status.web_options(config.from_dict({**raw, "kerberos": {}}), "namenode")
+    assert (bare.https, bare.keytab, bare.principal) == (True, None, None)

@@ -15,12 +15,20 @@ by the ``movielens_web`` role) holds::
      "webhdfs": "http://10.0.0.7:9870", "hdfs_dirs": ["/input", ...], "models": "/models",
      "prometheus": "http://10.0.0.9:9090",
      "services": [{"name": "HDFS NameNode", "kind": "namenode", "address": "10.0.0.7:9870",
-                   "link": "http://namenode.example.org:9870"}, ...]}
+                   "link": "http://namenode.example.org:9870"}, ...],
+     "kerberos": {"principal": "movielens-web/web.example.org@EXAMPLE.ORG",
+                  "keytab": "/etc/security/keytabs/movielens-web.keytab"}}
 
 ``prometheus`` is where the status page's charts read their figures ("" or none: no charts).
 
 A service's ``kind`` and ``address`` (host:port) say which ``lab_health`` check tells whether it
 is healthy (the same check as the restart waits of the roles and ``lab-health``).
+
+A ``webhdfs`` on HTTPS (the NameNode's HTTPS address, as in Hadoop's secure mode, whose daemons
+serve HTTPS only) has WebHDFS, the NameNode's beans and the Hadoop daemons' health (``lab-health
+--https``) asked over HTTPS, verified against the lab's CA. ``kerberos`` (secure mode): they are
+asked with a Kerberos ticket of ``principal`` from ``keytab`` when they ask for one (SPNEGO,
+with Debian's python3-gssapi). Without it, without a ticket.
 
 The page sends ratings to Kafka (and the status reads the ratings topic's offsets) with its own
 login: SASL SCRAM-SHA-512 over TLS, the brokers' certificates checked against ``cafile``, its
@@ -88,6 +96,12 @@ class Settings:
     kafka_user: str = ""
     kafka_password: str = field(default="", repr=False)
     kafka_cafile: str = DEFAULT_CAFILE
+    kerberos_principal: str = ""
+    kerberos_keytab: str = ""
+
+    @property
+    def kerberos(self) -> bool:
+        return bool(self.kerberos_keytab)
 
     @property
     def tls(self) -> bool:
@@ -163,6 +177,8 @@ def from_dict(raw: dict, password: str = "", kafka_password: str = "") -> Settin
         kafka_user=_get(raw, "kafka.user", ""),
         kafka_password=kafka_password,
         kafka_cafile=_get(raw, "kafka.cafile", DEFAULT_CAFILE),
+        kerberos_principal=_get(raw, "kerberos.principal", ""),
+        kerberos_keytab=_get(raw, "kerberos.keytab", ""),
     )
 
 

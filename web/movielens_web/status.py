@@ -7,7 +7,9 @@ own and a failing part says why, so one service down never hides the state of th
   ``movielens_web.config``), in parallel; for Kafka also the ratings topic as the page's login
   sees it, for Cassandra the page's own session.
 - HDFS: the NameNode's ``FSNamesystemState`` bean (capacity, live DataNodes, safe mode) and
-  WebHDFS ``GETCONTENTSUMMARY`` of each pipeline folder.
+  WebHDFS ``GETCONTENTSUMMARY`` of each pipeline folder. In Hadoop's secure mode (the settings'
+  ``kerberos``) these and the Hadoop daemons' health are asked over HTTPS with a ticket of the
+  page's keytab (SPNEGO); a part that is refused says so.
 - Consumer lag: the streaming job keeps its Kafka offsets in its checkpoint, not in a
   consumer group; after each micro-batch it also records the next offset of each partition
   it processed in Cassandra (``streams.offsets``). The lag is what the topic's end offsets
@@ -18,6 +20,7 @@ own and a failing part says why, so one service down never hides the state of th
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import urllib.error
@@ -75,10 +78,38 @@ def http_get(url: str, timeout: float = TIMEOUT) -> bytes:
         return response.read()
 
 
+# The checks of Hadoop's daemons, whose web servers serve HTTPS only in secure mode.
+HADOOP_KINDS = frozenset({"namenode", "datanode", "resourcemanager", "nodemanager"})
+
+
+def web_options(settings: Settings, kind: str) -> lab_health.Web | None:
+    """How lab_health asks a daemon of that kind when Hadoop serves HTTPS (webhdfs an https
+    URL, as in secure mode): a Hadoop daemon on HTTPS, any web server that asks for a ticket
+    with one of the page's keytab (if the settings name one); None otherwise."""
+    https = settings.webhdfs.startswith("https:")
+    if not (settings.kerberos or https):
+        return None
+    return lab_health.Web(
+        https=https and kind in HADOOP_KINDS,
+        keytab=settings.kerberos_keytab or None,
+        principal=settings.kerberos_principal or None,
+    )
+
+
+def hadoop_get(settings: Settings, url: str) -> bytes:
+    """A NameNode URL's body: over HTTPS verified against the lab's CA, with a ticket of the
+    page's keytab in secure mode."""
+    web = web_options(settings, "namenode")
+    if web is None:
+        return http_get(url)
+    return lab_health.get_url(url, web).encode()
+
+
 def check_service(service: Service, reader: Reader | None, settings: Settings) -> Health:
     """The service's lab-health check; for Kafka and Cassandra also what the page relies on
     (the ratings topic, its own Cassandra session)."""
-    healthy, detail = lab_health.check(service.kind, service.address)
+    web = web_options(settings, service.kind)
+    healthy, detail = lab_health.check(service.kind, service.address, web)
     more = PAGE_CHECKS.get(service.kind)
     if healthy and more is not None:
         try:
@@ -132,20 +163,34 @@ PAGE_CHECKS = {
 
 
 def _why(exc: Exception) -> str:
+    if isinstance(exc, urllib.error.HTTPError):
+        return _refusal(exc)
     reason = getattr(exc, "reason", None)
     if reason is not None:
         return str(reason)
     return str(exc) or type(exc).__name__
 
 
+def _refusal(error: urllib.error.HTTPError) -> str:
+    """What a web server's refusal says: a request for a ticket that the page cannot answer, or
+    WebHDFS's exception (e.g. a folder the page's user may not read)."""
+    if lab_health.asks_for_kerberos(error):
+        return f"HTTP {error.code}: asks for a Kerberos ticket, and the page has no keytab"
+    try:
+        remote = json.loads(error.read())["RemoteException"]
+        return f"HTTP {error.code}: {remote['exception']}: {remote['message'].splitlines()[0]}"
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return f"HTTP {error.code}: {error.reason}"
+
+
 def webhdfs(settings: Settings, path: str, op: str) -> bytes:
     quoted = urllib.parse.quote(path)
-    return http_get(f"{settings.webhdfs}/webhdfs/v1{quoted}?op={op}")
+    return hadoop_get(settings, f"{settings.webhdfs}/webhdfs/v1{quoted}?op={op}")
 
 
 def hdfs_usage(settings: Settings) -> dict[str, Any]:
     bean_url = f"{settings.webhdfs}/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState"
-    beans = json.loads(http_get(bean_url))["beans"]
+    beans = json.loads(hadoop_get(settings, bean_url))["beans"]
     if not beans:
         return {"error": "the NameNode has no FSNamesystemState bean"}
     bean = beans[0]
@@ -228,7 +273,7 @@ def _part(fn, *args) -> dict[str, Any]:
         return fn(*args)
     except Unavailable as exc:
         return {"error": str(exc)}
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, http.client.HTTPException) as exc:
         return {"error": _why(exc)}
 
 

@@ -17,7 +17,8 @@ before any SASL authentication, so no login is needed. `page-http`, `cassandra-p
 The Hadoop daemons' web servers in Hadoop's secure mode: `--https` asks them on HTTPS (verified
 like the page), and a server that answers 401 with `WWW-Authenticate: Negotiate` is asked again
 with a Kerberos ticket of NAME got from the keytab FILE (SPNEGO; the ticket stays in this
-process's memory).
+process's memory). A program that imports this module passes the same options to check() and
+get_url() (a Web), for the calling thread only; the command line's are the default.
 
 Only the standard library, but for Kerberos (Debian's python3-gssapi, on the hosts of a realm):
 it runs on every host with the system's Python.
@@ -26,13 +27,16 @@ it runs on every host with the system's Python.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
 import socket
 import ssl
 import struct
 import sys
+import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,19 +85,27 @@ class Web:
 
 
 WEB = Web()
+# The options of the check or request this thread runs (check(..., web), get_url(..., web)).
+_THREAD = threading.local()
+
+
+def web_options() -> Web:
+    """This thread's options, else the command line's."""
+    return getattr(_THREAD, "web", None) or WEB
 
 
 def spnego_token(host: str) -> str:
     """The Authorization header's token for the web server on host: a Kerberos ticket for its
     HTTP/ principal, named after the host's name (which an address resolves back to), from
-    WEB.principal's keys in WEB.keytab."""
+    the principal's keys in the keytab of web_options()."""
     try:
         import gssapi  # noqa: PLC0415 - Debian's python3-gssapi, only where Kerberos is on
     except ImportError as exc:
         raise ValueError("the server asks for Kerberos, but python3-gssapi is missing") from exc
+    web = web_options()
     try:
-        store = {"client_keytab": WEB.keytab, "ccache": "MEMORY:lab-health"}
-        client = gssapi.Name(WEB.principal, gssapi.NameType.kerberos_principal)
+        store = {"client_keytab": web.keytab, "ccache": "MEMORY:lab-health"}
+        client = gssapi.Name(web.principal, gssapi.NameType.kerberos_principal)
         credentials = gssapi.Credentials(name=client, usage="initiate", store=store)
         server = gssapi.Name(f"HTTP@{socket.getfqdn(host)}", gssapi.NameType.hostbased_service)
         # The Kerberos mechanism itself, as Hadoop's own clients send it.
@@ -114,7 +126,8 @@ def http_text(address: str, path: str, scheme: str | None = None) -> str:
     """The body at path; scheme None: HTTPS with --https, else HTTP. A server that asks for
     Kerberos is asked again with a ticket when the command line named a keytab."""
     host, port = split_address(address)
-    scheme = scheme or ("https" if WEB.https else "http")
+    web = web_options()
+    scheme = scheme or ("https" if web.https else "http")
     opener = _OPENER
     if scheme == "https":
         context = tls_client()
@@ -126,13 +139,25 @@ def http_text(address: str, path: str, scheme: str | None = None) -> str:
         with opener.open(url, timeout=TIMEOUT) as response:
             return response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as error:
-        if not (WEB.keytab and asks_for_kerberos(error)):
+        if not (web.keytab and asks_for_kerberos(error)):
             raise
     request = urllib.request.Request(
         url, headers={"Authorization": f"Negotiate {spnego_token(host)}"}
     )
     with opener.open(request, timeout=TIMEOUT) as response:
         return response.read().decode("utf-8", "replace")
+
+
+def get_url(url: str, web: Web | None = None) -> str:
+    """The body at an http(s) URL, asked as http_text asks (web: the options, for this call)."""
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    previous = getattr(_THREAD, "web", None)
+    _THREAD.web = web or previous
+    try:
+        return http_text(parts.netloc, path, scheme=parts.scheme)
+    finally:
+        _THREAD.web = previous
 
 
 def http_json(address: str, path: str) -> Any:
@@ -447,15 +472,27 @@ def reason(exc: Exception) -> str:
     return str(getattr(exc, "reason", None) or exc) or type(exc).__name__
 
 
-def check(kind: str, address: str) -> Result:
-    """(healthy, detail) of the daemon of that kind at host:port; never raises for a daemon
-    that is down or answers wrongly."""
+def check(kind: str, address: str, web: Web | None = None) -> Result:
+    """(healthy, detail) of the daemon of that kind at host:port (web: how its web server is
+    asked, for this check; None: the command line's options); never raises for a daemon that
+    is down or answers wrongly."""
     if kind not in CHECKS:
         return False, f"unknown kind {kind!r} (one of {', '.join(CHECKS)})"
+    previous = getattr(_THREAD, "web", None)
+    _THREAD.web = web or previous
     try:
         return CHECKS[kind](address)
-    except (OSError, ValueError, KeyError, AttributeError, struct.error) as exc:
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        struct.error,
+        http.client.HTTPException,
+    ) as exc:
         return False, f"{kind} at {address}: {reason(exc)}"
+    finally:
+        _THREAD.web = previous
 
 
 USAGE = (

@@ -1,0 +1,202 @@
+"""The clients of the Kerberized stack beside the jobs, each with a keytab of its own and each
+request refused without a ticket beside the same request served with one: the recommendations
+page's status (its panel and movielens-status read WebHDFS and the NameNode's figures over HTTPS
+with SPNEGO), JupyterLab's kernel (a notebook's Spark session on YARN logged in with the jupyter
+user's keytab reads the pipeline's data in HDFS), and a backup (its HDFS copies made with a
+ticket of the jobs' keytab). After test_pipeline_kerberos.py in file order: the backup stops and
+starts the streaming service, whose long life that file checks."""
+
+from __future__ import annotations
+
+import json
+import re
+import tarfile
+
+import pytest
+
+from tests import inventory, pipelinehost
+from tests.labhost import eventually
+from tests.pipelinehost import dataset, hdfs, succeeded
+
+PAGE_USER = "movielens-web"
+PAGE_KEYTAB = "/etc/security/keytabs/movielens-web.keytab"
+PAGE_CONF = "/etc/movielens-web"
+PAGE_PYTHON = "/opt/movielens-web/venv/bin/python"
+JUPYTER_USER = "jupyter"
+JUPYTER_KEYTAB = "/etc/security/keytabs/jupyter.keytab"
+JUPYTER = "/opt/jupyter/venv/bin/jupyter"
+NOTEBOOKS = "/var/lib/jupyter/notebooks/project"
+# A ticket cache that never exists: no ticket.
+NO_TICKET = "FILE:/tmp/lab-test-no-ticket"
+# The folders the page's status shows and the jobs have written by now (/input is empty again:
+# the ingestion moves the raw files to /processed).
+WRITTEN = ("/models", "/logs", "/processed")
+# A request may time out on the loaded test machine (lab_health's 5 s): the status is asked
+# again for this long.
+STATUS_SECONDS = 120
+
+
+def fqdn(host) -> str:
+    return host.check_output("hostname --fqdn").lower()
+
+
+def principal(host, user: str) -> str:
+    realm = inventory.hostvar(inventory.hosts("movielens")[0], "kerberos_realm")
+    return f"{user}/{fqdn(host)}@{realm}"
+
+
+@pytest.mark.parametrize(
+    ("keytab", "user"), [(PAGE_KEYTAB, PAGE_USER), (JUPYTER_KEYTAB, JUPYTER_USER)]
+)
+def test_each_client_has_a_keytab_of_its_own_readable_by_it_only(host, keytab, user):
+    with host.sudo():
+        f = host.file(keytab)
+        assert (f.user, f.group, f.mode) == (user, "root", 0o400)
+        assert principal(host, user) in host.check_output(f"klist -k {keytab}").split()
+    assert host.run(f"sudo -u movielens cat {keytab} >/dev/null").rc != 0
+
+
+def page_status(host, settings: str | None = None) -> dict:
+    """movielens-status --json as the page's user with the page's settings, or with another
+    settings file."""
+    if settings is None:
+        command = "movielens-status --json"
+    else:
+        command = (
+            f"set -a && . {PAGE_CONF}/web.env && set +a && "
+            f"PYTHONPATH=/opt/movielens-web/app MOVIELENS_WEB_SETTINGS={settings} "
+            f"{PAGE_PYTHON} -m movielens_web.cli --json"
+        )
+    out = host.run(f"sudo -u {PAGE_USER} timeout 120 bash -c '{command}'")
+    # The command exits 1 when something is not healthy; its JSON is there all the same.
+    assert out.stdout.strip(), out.stderr[-2000:]
+    return json.loads(out.stdout)
+
+
+def assert_hdfs_figures(hdfs_part: dict) -> None:
+    assert "error" not in hdfs_part, hdfs_part
+    assert hdfs_part["capacity"] > 0 and hdfs_part["used"] > 0, hdfs_part
+    assert hdfs_part["live_datanodes"] >= 1 and hdfs_part["state"] == "Operational", hdfs_part
+    for path in WRITTEN:
+        entry = hdfs_part["dirs"][path]
+        assert "error" not in entry, (path, entry)
+        assert entry["bytes"] > 0 and entry["files"] > 0, (path, entry)
+
+
+def with_hdfs_figures(read) -> dict:
+    """read()'s status once its HDFS part is complete (asked again for STATUS_SECONDS)."""
+
+    def complete():
+        status = read()
+        assert_hdfs_figures(status["hdfs"])
+        return status
+
+    return eventually(complete, "the status's HDFS figures", STATUS_SECONDS)
+
+
+def test_the_status_reads_hdfs_with_the_pages_ticket_and_is_refused_without(host):
+    status = with_hdfs_figures(lambda: page_status(host))
+    assert re.fullmatch(r"\d{8}T\d{6}Z", status["model"]["newest"]), status["model"]
+    services = {s["name"]: s for s in status["services"]}
+    for name in ("HDFS NameNode", "YARN ResourceManager"):
+        assert services[name]["healthy"], services[name]
+        assert services[name]["link"].startswith("https://"), services[name]
+
+    # The same settings without the page's keytab: every Hadoop request is refused, and the
+    # status says why.
+    bare = "/tmp/lab-test-web-settings.json"
+    drop = (
+        f"import json; s = json.load(open('{PAGE_CONF}/settings.json')); s.pop('kerberos'); "
+        f"json.dump(s, open('{bare}', 'w'))"
+    )
+    with host.sudo():
+        assert host.run(f'python3 -c "{drop}" && chmod 0644 {bare}').rc == 0
+    refused = page_status(host, bare)
+    assert refused["hdfs"] == {
+        "error": "HTTP 401: asks for a Kerberos ticket, and the page has no keytab"
+    }
+    assert "Kerberos" in refused["model"].get("error", ""), refused["model"]
+    services = {s["name"]: s for s in refused["services"]}
+    assert not services["HDFS NameNode"]["healthy"], services["HDFS NameNode"]
+    assert "HTTP 401" in services["HDFS NameNode"]["detail"], services["HDFS NameNode"]
+
+
+def test_the_pages_panel_shows_hdfs_read_with_its_ticket(host):
+    """The running page (the service, as its user) answers its status API with HDFS's figures
+    read with its ticket; WebHDFS itself refuses the same folder to a request without one."""
+    address = inventory.address(inventory.hosts("movielens_web")[0])
+    url = f"https://{address}:8050/api/status"
+
+    def panel() -> dict:
+        out = host.run(f"curl -sS -m 60 --cacert /etc/lab-tls/ca.crt {url}")
+        assert out.rc == 0, out.stderr
+        return json.loads(out.stdout)
+
+    with_hdfs_figures(panel)
+    page = host.run(f"curl -sS -m 60 --cacert /etc/lab-tls/ca.crt https://{address}:8050/status")
+    assert page.rc == 0 and "live DataNode(s), state Operational" in page.stdout, page.stdout[
+        -2000:
+    ]
+
+    webhdfs = f"https://{fqdn(host)}:9871/webhdfs/v1/models?op=GETCONTENTSUMMARY"
+    code = host.run(
+        f"env KRB5CCNAME={NO_TICKET} curl -s -o /dev/null -w '%{{http_code}}' "
+        f"--cacert /etc/lab-tls/ca.crt --negotiate -u : '{webhdfs}'"
+    )
+    assert code.stdout == "401", code.stdout
+
+
+def without_ticket(host, user: str, command: str):
+    script = f". /etc/profile.d/hadoop.sh && {command} || exit 1"
+    return host.run(f"sudo -u {user} env KRB5CCNAME={NO_TICKET} timeout 120 bash -c '{script}'")
+
+
+def execute(host, name: str) -> dict:
+    """The notebook run top to bottom in the PySpark kernel as JupyterLab's user."""
+    out = f"/tmp/{name}.executed.ipynb"
+    result = host.run(
+        f"sudo -u {JUPYTER_USER} bash -c 'cd /tmp && timeout 900 {JUPYTER} nbconvert --to "
+        "notebook --execute --ExecutePreprocessor.kernel_name=pyspark "
+        f"--ExecutePreprocessor.timeout=600 --output {out} {NOTEBOOKS}/{name}.ipynb'"
+    )
+    assert result.rc == 0, result.stderr[-3000:]
+    return json.loads(host.file(out).content_string)
+
+
+def test_a_notebook_reads_the_pipelines_hdfs_data_with_the_kernels_ticket(host):
+    refused = without_ticket(host, JUPYTER_USER, "hdfs dfs -ls /processed")
+    assert refused.rc != 0
+    assert "Client cannot authenticate via:[TOKEN, KERBEROS]" in refused.stderr, refused.stderr
+
+    notebook = execute(host, "exploration")
+    outputs = [out for cell in notebook["cells"] for out in cell.get("outputs", [])]
+    errors = [out for out in outputs if out["output_type"] == "error"]
+    assert not errors, errors
+    text = "".join(
+        "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+        for out in outputs
+    )
+    # The ingested ratings, read by the kernel's Spark session on YARN.
+    read = re.search(rf"/processed/{dataset()}/ratings\.parquet: (\d+) ratings", text)
+    assert read and int(read.group(1)) > 0, text[-3000:]
+    # At least the ratings' plot (a user's history beside the recommendations needs a user
+    # the stream has served).
+    plots = [out for out in outputs if "image/png" in out.get("data", {})]
+    assert len(plots) >= 1
+
+
+def test_a_backup_copies_hdfs_with_a_ticket_of_the_jobs_keytab(host, tmp_path):
+    served = hdfs(host, "hdfs dfs -cat /models/latest")
+    assert served.rc == 0, served.stderr
+    version = served.stdout.strip()
+    refused = without_ticket(host, "movielens", "hdfs dfs -ls /models")
+    assert refused.rc != 0
+
+    result = pipelinehost.run_playbook("backup.yml", 900, backup_dir=str(tmp_path))
+    succeeded(result)
+    (path,) = list(tmp_path.iterdir())
+    with tarfile.open(path / "hdfs" / "models.tar.gz") as models:
+        names = models.getnames()
+    assert any(name.strip("./").startswith(f"{version}/") for name in names), names[:20]
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["files"]["hdfs/models.tar.gz"]["size"] > 0
