@@ -46,6 +46,17 @@ def test_train_phases_lose_their_paths_and_settings():
     assert scale.phase_name("training ALS on all ratings") == "training ALS on all ratings"
 
 
+def test_a_stopped_training_says_which_phases_it_finished(tmp_path):
+    log = tmp_path / "train.log"
+    log.write_text(
+        "2026-11-27 08:50:33,285 INFO jobs.train: loading /tmp/x/scale-10m done in 145.1s\n"
+        "2026-11-27 08:50:33,286 INFO jobs.train: training ALS {'rank': 32} on the training"
+        " split ...\n"
+    )
+    assert scale.train_phases(log) == {"loading": 145.1}
+    assert scale.train_phases(tmp_path / "none.log") == {}
+
+
 def test_what_broke_names_the_error_line(tmp_path):
     log = tmp_path / "train.log"
     log.write_text(

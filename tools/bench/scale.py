@@ -15,10 +15,11 @@ a program of its own on ``local[2]`` with ``--driver-memory``:
 * ``tune``: ``jobs.tune`` over two settings (the shipped one and rank 16).
 
 Each step has a time limit (``--timeout`` minutes); one that fails or runs out of time is
-recorded with its time, its peak memory and the line of its log that says what broke, and
-the size's later steps are skipped. The peak memory of each step is the resident size of
-the Java and the Python processes of its tree, sampled twice a second (``proctree``).
-Writes the JSON after every step and the plot at the end (``--plot``).
+recorded with its time, its peak memory and the line of its log that says what broke (a
+training, with the phases it finished), and the size's later steps are skipped; the logs
+stay in ``--work``. The peak memory of each step is the resident size of the Java and the
+Python processes of its tree, sampled twice a second (``proctree``). Writes the JSON after
+every step and the plot at the end (``--plot``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from tools.bench import common, proctree
@@ -85,6 +87,12 @@ def phase_name(text: str) -> str:
     """A phase of ``jobs.train``'s log without its paths: ``loading``, ``writing``."""
     first = text.split(" ", 1)[0]
     return first if first in ("loading", "writing") else text
+
+
+def train_phases(log: Path) -> dict[str, float]:
+    """The phases ``jobs.train`` logged as done, with their seconds."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return {phase_name(m[1]): float(m[2]) for m in TRAIN_PHASE.finditer(text)}
 
 
 def spark_env(driver_memory: str, cores: int) -> dict:
@@ -148,7 +156,8 @@ class SizeRun:
         )
         return out
 
-    def run(self) -> dict:
+    def run(self) -> Iterator[dict]:
+        """Run the steps; yield the size's record after each."""
         py, a = sys.executable, self.args
         limit = a.timeout * 60
         if "generate" in a.steps:
@@ -190,10 +199,18 @@ class SizeRun:
                 getattr(self, f"after_{name}", lambda: None)()
                 yield self.record
                 continue
+            if name == "train":  # how far it got
+                self.record["steps"]["train"]["phases_s"] = train_phases(self.dir / "train.log")
             later = [n for n, _ in plan if n in a.steps and n not in self.record["steps"]]
             self.record["skipped"] = later
             yield self.record
             return
+
+    def clean(self) -> None:
+        """Remove the size's data and models; keep the steps' logs."""
+        for path in self.dir.iterdir():
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
 
     def foldin_model(self) -> list[str]:
         if self.args.random_foldin:  # no trained model: random factors, the same catalogue
@@ -218,7 +235,7 @@ class SizeRun:
         train = self.record["steps"]["train"]
         total = TRAIN_TOTAL.search(log)
         train["job_s"] = float(total[1]) if total else None
-        train["phases_s"] = {phase_name(m[1]): float(m[2]) for m in TRAIN_PHASE.finditer(log)}
+        train["phases_s"] = train_phases(self.dir / "train.log")
         train["settings"] = metrics["settings"]
         train["precision@10"] = metrics["als"].get("precision@10")
         train["popularity_precision@10"] = metrics["popularity"].get("precision@10")
@@ -254,7 +271,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--timeout", type=float, default=25.0, help="minutes per step")
     p.add_argument("--work", default="/tmp/scale", help="where the data and models go")
-    p.add_argument("--keep", action="store_true", help="keep each size's files")
+    p.add_argument("--keep", action="store_true", help="keep each size's data and models")
     p.add_argument("--name", default="scale", help="docs/benchmarks/<name>.json")
     p.add_argument("--merge", action="store_true", help="keep the JSON's other sizes")
     p.add_argument("--plot", default="docs/benchmarks/scale.svg", help="'' for none")
@@ -289,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             common.write(args.name, {**settings, "sizes": ordered})
         print(f"scale {label}: done in {time.monotonic() - started:.0f}s", flush=True)
         if not args.keep:
-            shutil.rmtree(run.dir, ignore_errors=True)
+            run.clean()
     if args.plot:
         from tools.bench import scale_plot  # noqa: PLC0415 (matplotlib only here)
 
