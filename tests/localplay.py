@@ -12,6 +12,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def one_host(groups, variables: dict | None = None, address: str = "10.0.0.11") -> dict:
+    """An inventory of one host, node1 at `address`, reached locally, in each of `groups`."""
+    host = {
+        "ansible_host": address,
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+    }
+    return {
+        "all": {
+            "hosts": {"node1": host},
+            "children": {group: {"hosts": {"node1": {}}} for group in groups},
+            "vars": variables or {},
+        }
+    }
+
+
 def run(
     directory: Path,
     inventory: dict,

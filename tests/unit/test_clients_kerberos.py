@@ -42,18 +42,7 @@ def render(directory: Path, realm: str | None) -> dict:
     both roles (keytabs -> role -> list) for one host that runs everything, with
     kerberos_realm set to realm (None: not set)."""
     directory.mkdir()
-    host = {
-        "ansible_host": "10.0.0.11",
-        "ansible_connection": "local",
-        "ansible_python_interpreter": sys.executable,
-    }
-    inventory = {
-        "all": {
-            "hosts": {"node1": host},
-            "children": {group: {"hosts": {"node1": {}}} for group in GROUPS},
-            "vars": {} if realm is None else {"kerberos_realm": realm},
-        }
-    }
+    inventory = localplay.one_host(GROUPS, None if realm is None else {"kerberos_realm": realm})
     web_keytabs = "{{ (movielens_web_keytabs if movielens_web_kerberos else []) | to_json }}"
     jupyter_keytabs = "{{ (jupyter_keytabs if jupyter_kerberos else []) | to_json }}"
     plays = [

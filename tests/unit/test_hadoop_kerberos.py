@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -34,18 +33,7 @@ def render(directory: Path, realm: str | None) -> dict:
     """The role's site files (name -> properties), keytabs and environment for one host that
     runs every daemon, with kerberos_realm set to realm (None: not set)."""
     directory.mkdir()
-    host = {
-        "ansible_host": "10.0.0.11",
-        "ansible_connection": "local",
-        "ansible_python_interpreter": sys.executable,
-    }
-    inventory = {
-        "all": {
-            "hosts": {"node1": host},
-            "children": {group: {"hosts": {"node1": {}}} for group in GROUPS},
-            "vars": {} if realm is None else {"kerberos_realm": realm},
-        }
-    }
+    inventory = localplay.one_host(GROUPS, None if realm is None else {"kerberos_realm": realm})
     play = [
         {
             "hosts": "node1",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,19 +28,7 @@ def render(directory: Path, realm: str | None) -> dict:
     """The role's settings file and launcher (name -> text) and its keytabs for one host that
     runs everything, with kerberos_realm set to realm (None: not set)."""
     directory.mkdir()
-    host = {
-        "ansible_host": "10.0.0.11",
-        "ansible_connection": "local",
-        "ansible_python_interpreter": sys.executable,
-    }
-    variables = {} if realm is None else {"kerberos_realm": realm}
-    inventory = {
-        "all": {
-            "hosts": {"node1": host},
-            "children": {group: {"hosts": {"node1": {}}} for group in GROUPS},
-            "vars": variables,
-        }
-    }
+    inventory = localplay.one_host(GROUPS, None if realm is None else {"kerberos_realm": realm})
     tasks = [
         {
             "ansible.builtin.template": {

@@ -263,7 +263,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", default=",".join(STEPS), help="which steps, comma-separated")
     p.add_argument("--driver-memory", default="8g", help="spark.driver.memory (local mode)")
     p.add_argument("--cores", type=int, default=2, help="local[N]")
-    p.add_argument("--blocks", type=int, default=10, help="ALS numUserBlocks/numItemBlocks")
+    p.add_argument(
+        "--blocks",
+        type=int,
+        default=0,
+        help="ALS numUserBlocks/numItemBlocks (0: the jobs' default, the cores)",
+    )
     p.add_argument(
         "--random-foldin",
         action="store_true",
