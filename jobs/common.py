@@ -61,13 +61,21 @@ def in_parallel(*steps):
     return results
 
 
+class Timing:
+    """How long a ``timed`` step took, set when it ends."""
+
+    seconds: float = 0.0
+
+
 @contextmanager
 def timed(what: str, logger: logging.Logger = log):
-    """Log how long a step took: ``with timed("training"): ...``."""
+    """Log how long a step took: ``with timed("training") as t: ...``, then ``t.seconds``."""
     started = time.monotonic()
     logger.info("%s ...", what)
-    yield
-    logger.info("%s done in %.1fs", what, time.monotonic() - started)
+    timing = Timing()
+    yield timing
+    timing.seconds = time.monotonic() - started
+    logger.info("%s done in %.1fs", what, timing.seconds)
 
 
 def spark_session(app_name: str, master: str | None = None, conf: dict | None = None):

@@ -282,13 +282,11 @@ def stars_model(args: argparse.Namespace, ratings, train, test):
     if not args.rating:
         return None, None
     settings = rating_settings(args)
-    started = time.monotonic()
-    with common.timed(f"training the rating model {settings}", log):
+    with common.timed(f"training the rating model {settings}", log) as fit:
         trained = rating.train(train, settings, args.seed, args.blocks)
-    trained_s = round(time.monotonic() - started, 1)
     with common.timed("evaluating the rating model against the baselines", log):
         report = evaluation.rating_report(trained, train, test)
-    report["train_s"] = trained_s
+    report["train_s"] = round(fit.seconds, 1)
     if args.refit:
         with common.timed("training the rating model on all ratings", log):
             trained = rating.train(ratings, settings, args.seed, args.blocks)

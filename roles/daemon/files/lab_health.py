@@ -39,6 +39,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +93,17 @@ _THREAD = threading.local()
 def web_options() -> Web:
     """This thread's options, else the command line's."""
     return getattr(_THREAD, "web", None) or WEB
+
+
+@contextmanager
+def _options(web: Web | None):
+    """Ask with web (None: the options in force) in this thread until the block ends."""
+    previous = getattr(_THREAD, "web", None)
+    _THREAD.web = web or previous
+    try:
+        yield
+    finally:
+        _THREAD.web = previous
 
 
 def spnego_token(host: str) -> str:
@@ -152,12 +164,8 @@ def get_url(url: str, web: Web | None = None) -> str:
     """The body at an http(s) URL, asked as http_text asks (web: the options, for this call)."""
     parts = urllib.parse.urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    previous = getattr(_THREAD, "web", None)
-    _THREAD.web = web or previous
-    try:
+    with _options(web):
         return http_text(parts.netloc, path, scheme=parts.scheme)
-    finally:
-        _THREAD.web = previous
 
 
 def http_json(address: str, path: str) -> Any:
@@ -478,10 +486,9 @@ def check(kind: str, address: str, web: Web | None = None) -> Result:
     is down or answers wrongly."""
     if kind not in CHECKS:
         return False, f"unknown kind {kind!r} (one of {', '.join(CHECKS)})"
-    previous = getattr(_THREAD, "web", None)
-    _THREAD.web = web or previous
     try:
-        return CHECKS[kind](address)
+        with _options(web):
+            return CHECKS[kind](address)
     except (
         OSError,
         ValueError,
@@ -491,8 +498,6 @@ def check(kind: str, address: str, web: Web | None = None) -> Result:
         http.client.HTTPException,
     ) as exc:
         return False, f"{kind} at {address}: {reason(exc)}"
-    finally:
-        _THREAD.web = previous
 
 
 USAGE = (
