@@ -10,10 +10,11 @@ For each batch:
    with the reason and the original payload;
 2. of several ratings of the same (user, movie) in the batch, keep the newest (timestamp,
    then Kafka offset);
-3. upsert the valid ratings into the store (``user_ratings``, keyed by user and movie);
-4. for each user of the batch, read *all* of that user's ratings from the store, fold the
-   user into the model (``foldin``), take the top N unrated movies with the rated movies that
-   weigh most in each, attach titles and genres, and replace the user's rows in
+3. read *all* the stored ratings of the batch's users (``user_ratings``, keyed by user and
+   movie) and add the batch's own;
+4. for each user of the batch, fold the user into the model (``foldin``), take the top N
+   unrated movies with the rated movies that weigh most in each, attach titles and genres,
+   and write, in one write per user, the user's new ratings and new rows in
    ``recommendations`` and ``recommendations_by_user``. A user the model cannot place (none
    of their movies has factors) gets the most popular unrated movies, scored
    ``1 / popularity rank``. Where the model version has a rating model, each recommendation
@@ -131,11 +132,10 @@ def process_batch(ctx: Context, batch_id: int, messages: Sequence[Message]) -> B
     ctx.dead_letters.flush()
 
     ratings = newest_per_key(good)
-    ctx.store.upsert_ratings(ratings)
     stats.ratings_upserted = len(ratings)
     users = sorted({r.user_id for r in ratings})
     histories = ctx.store.user_ratings(users)
-    for r in ratings:  # read-your-writes even on an eventually consistent store
+    for r in ratings:  # the batch's own, written with the top-N below
         histories.setdefault(r.user_id, {})[r.movie_id] = r.rating
     scored = ctx.scorer(histories, ctx.top_n)
     lists = {}
@@ -154,7 +154,7 @@ def process_batch(ctx: Context, batch_id: int, messages: Sequence[Message]) -> B
         if ctx.rater is not None:
             stars = ctx.rater(sorted(histories[user_id].items()), [r[0] for r in recs])
         lists[user_id] = rows_for(recs, ctx.movies, stars)
-    ctx.store.replace_recommendations(lists, ctx.model_version)
+    ctx.store.write_users(ratings, lists, ctx.model_version)
     if good:
         stats.last_user_id = good[-1][0].user_id
     stats.users_updated = len(lists)

@@ -70,16 +70,26 @@ class BatchStats:
 
 
 class Store(Protocol):
-    def upsert_ratings(self, ratings: Sequence[Rating]) -> None: ...
     def user_ratings(self, user_ids: Iterable[int]) -> dict[int, dict[int, float]]: ...
-    def replace_recommendations(
-        self, lists: Mapping[int, Sequence[RecRow]], version: str
-    ) -> None: ...
+    def write_users(
+        self, ratings: Sequence[Rating], lists: Mapping[int, Sequence[RecRow]], version: str
+    ) -> None:
+        """Upsert a batch's ratings and replace the top-N of the users in ``lists``."""
+        ...
+
     def record_batch(self, stats: BatchStats) -> None: ...
     def publish_catalogue(
         self, movies: Mapping[int, tuple[str, str]], popular: Sequence[int]
     ) -> None: ...
     def record_start(self, stream: str, version: str) -> None: ...
+
+
+# Users whose ratings one read asks for (``WHERE user_id IN ...``): a micro-batch of 500 new
+# users is five requests instead of 500.
+READ_CHUNK = 100
+# A user's ratings that go in one write (one unlogged batch; Cassandra warns above 5 KiB and
+# refuses above 50 KiB by default, and a replay can bring a user's thousands at once).
+RATINGS_PER_WRITE = 100
 
 
 def now_micros() -> int:
@@ -106,7 +116,10 @@ class MemoryStore:
     def user_ratings(self, user_ids: Iterable[int]) -> dict[int, dict[int, float]]:
         return {u: {m: v[0] for m, v in self.ratings.get(u, {}).items()} for u in user_ids}
 
-    def replace_recommendations(self, lists: Mapping[int, Sequence[RecRow]], version: str) -> None:
+    def write_users(
+        self, ratings: Sequence[Rating], lists: Mapping[int, Sequence[RecRow]], version: str
+    ) -> None:
+        self.upsert_ratings(ratings)
         for user_id, rows in lists.items():
             self.recommendations[user_id] = list(rows)
 
@@ -189,7 +202,7 @@ class CassandraStore:
             "INSERT INTO user_ratings (user_id, movie_id, rating, ts) "
             "VALUES (?, ?, ?, ?) USING TIMESTAMP ?"
         )
-        self._select = prep("SELECT movie_id, rating FROM user_ratings WHERE user_id = ?")
+        self._select = prep("SELECT user_id, movie_id, rating FROM user_ratings WHERE user_id IN ?")
         self._del_recs = prep("DELETE FROM recommendations USING TIMESTAMP ? WHERE userId = ?")
         self._del_by_user = prep(
             "DELETE FROM recommendations_by_user USING TIMESTAMP ? WHERE user_id = ?"
@@ -228,54 +241,69 @@ class CassandraStore:
             if not ok:
                 raise result
 
-    def upsert_ratings(self, ratings: Sequence[Rating]) -> None:
-        self._run(
-            (self._upsert, (r.user_id, r.movie_id, r.rating, r.ts, r.ts * 1_000_000))
-            for r in ratings
-        )
+    def _read_ratings(self, user_ids: Iterable[int]) -> list:
+        """Start reading the users' ratings: one ``IN`` query per ``READ_CHUNK`` users."""
+        ids = sorted(set(user_ids))
+        return [
+            self.session.execute_async(self._select, (ids[i : i + READ_CHUNK],))
+            for i in range(0, len(ids), READ_CHUNK)
+        ]
 
     def user_ratings(self, user_ids: Iterable[int]) -> dict[int, dict[int, float]]:
-        from cassandra.concurrent import execute_concurrent_with_args  # noqa: PLC0415
-
         ids = list(user_ids)
-        results = execute_concurrent_with_args(
-            self.session, self._select, [(u,) for u in ids], concurrency=64
-        )
-        out = {}
-        for user_id, (ok, rows) in zip(ids, results, strict=True):
-            if not ok:
-                raise rows
-            out[user_id] = {r.movie_id: r.rating for r in rows}
+        out: dict[int, dict[int, float]] = {u: {} for u in ids}
+        for read in self._read_ratings(ids):
+            for row in read.result():
+                out[row.user_id][row.movie_id] = row.rating
         return out
 
-    def replace_recommendations(self, lists: Mapping[int, Sequence[RecRow]], version: str) -> None:
-        """Replace the top-N of every user of ``lists`` in one concurrent round. Each user's
-        rows of a table go in one unlogged batch, which Cassandra applies as one mutation of
-        the user's partition; the delete carries write time ``t`` and the inserts ``t + 1``."""
+    def write_users(
+        self, ratings: Sequence[Rating], lists: Mapping[int, Sequence[RecRow]], version: str
+    ) -> None:
+        """One concurrent round, one write per user: an unlogged batch of the user's new
+        ratings (``RATINGS_PER_WRITE`` at most; more go in further writes) and the user's new
+        rows of both recommendation tables. The three tables share the partition key, so
+        Cassandra applies each write as one mutation of the user's partitions. Ratings carry
+        their own time as write time; the top-N's delete ``t`` and its inserts ``t + 1``."""
         from cassandra.query import BatchStatement, BatchType  # noqa: PLC0415
 
         t = now_micros()
+        mine: dict[int, list[Rating]] = {}
+        for r in ratings:
+            mine.setdefault(r.user_id, []).append(r)
+        writes = []
+        for user_id in sorted(set(mine) | set(lists)):
+            chunks = [
+                mine.get(user_id, [])[i : i + RATINGS_PER_WRITE]
+                for i in range(0, max(len(mine.get(user_id, [])), 1), RATINGS_PER_WRITE)
+            ]
+            for k, chunk in enumerate(chunks):
+                write = BatchStatement(batch_type=BatchType.UNLOGGED)
+                for r in chunk:
+                    write.add(self._upsert, (user_id, r.movie_id, r.rating, r.ts, r.ts * 1_000_000))
+                if k == 0 and user_id in lists:
+                    self._add_top_n(write, user_id, lists[user_id], version, t)
+                if write:
+                    writes.append((write, ()))
+        self._run(writes)
+
+    def _add_top_n(self, write, user_id: int, rows: Sequence[RecRow], version: str, t: int):
         updated_at = datetime.fromtimestamp(t / 1_000_000, UTC)
-        batches = []
-        for user_id, rows in lists.items():
-            recs = BatchStatement(batch_type=BatchType.UNLOGGED)
-            by_user = BatchStatement(batch_type=BatchType.UNLOGGED)
-            recs.add(self._del_recs, (t, user_id))
-            by_user.add(self._del_by_user, (t, user_id))
-            for row in rows:
-                text = (row.title, row.genres)
-                recs.add(self._ins_recs, (user_id, row.movie_id, row.score, *text, t + 1))
-                by_user.add(
-                    self._ins_by_user,
-                    (user_id, row.rank, row.movie_id, row.score, *text, version, updated_at)
-                    + (list(row.because), row.stars, t + 1),
-                )
-            batches += [(recs, ()), (by_user, ())]
-        self._run(batches)
+        write.add(self._del_recs, (t, user_id))
+        write.add(self._del_by_user, (t, user_id))
+        for row in rows:
+            text = (row.title, row.genres)
+            write.add(self._ins_recs, (user_id, row.movie_id, row.score, *text, t + 1))
+            write.add(
+                self._ins_by_user,
+                (user_id, row.rank, row.movie_id, row.score, *text, version, updated_at)
+                + (list(row.because), row.stars, t + 1),
+            )
 
     def record_batch(self, stats: BatchStats) -> None:
+        """The batch's counters and the stream's latest state, both in one round."""
         d = asdict(stats)
-        self.session.execute(
+        counters = (
             self._stats,
             (
                 d["stream"],
@@ -290,10 +318,11 @@ class CassandraStore:
                 d["duration_ms"],
             ),
         )
-        self.session.execute(
+        state = (
             self._stream_batch,
             (stats.batch_id, datetime.now(UTC), stats.last_user_id, stats.offsets, stats.stream),
         )
+        self._run([counters, state])
 
     def publish_catalogue(
         self, movies: Mapping[int, tuple[str, str]], popular: Sequence[int]
