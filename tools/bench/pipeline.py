@@ -240,31 +240,38 @@ def latency_run(  # noqa: PLR0913
     return figures
 
 
-def als_subset_stream(host: str, start: bool) -> None:
-    """A second streaming query scoring with recommendForUserSubset, on scratch state."""
-    if start:
-        common.on_host(
-            host,
-            "systemctl stop movielens-stream && "
-            "systemd-run --unit movielens-bench-als --uid movielens --gid lab "
-            "--property WorkingDirectory=/var/lib/movielens /usr/local/bin/movielens-job stream "
-            "--scorer als-subset --stream-name bench-als-subset --starting-offsets latest "
-            "--trigger-seconds 1 --checkpoint /tmps/bench-als-subset",
-        )
-        common.on_host(
-            host,
-            "for i in $(seq 120); do curl -fsS http://127.0.0.1:4050/StreamingQuery/ 2>/dev/null "
-            "| grep -q 'Active Streaming Queries (1)' && exit 0; sleep 2; done; exit 1",
-        )
-    else:
-        common.on_host(
-            host,
-            "systemctl stop movielens-bench-als; systemctl reset-failed movielens-bench-als; "
-            "sudo -u movielens bash -c '. /etc/profile.d/hadoop.sh; "
-            "hdfs dfs -rm -r -f /tmps/bench-als-subset' >/dev/null; "
-            "systemctl start movielens-stream",
-            check=False,
-        )
+def start_stream(host: str, name: str, args: str, env: str = "") -> None:
+    """Stop the streaming service and run the streaming job as unit ``movielens-bench-<name>``
+    instead, on a scratch checkpoint and stream name from the topic's end (``args``: more of
+    its options; ``env``: ``NAME=value`` pairs for ``movielens-job``); returns once its query
+    runs."""
+    unit = f"movielens-bench-{name}"
+    setenv = " ".join(f"--setenv {pair}" for pair in env.split())
+    common.on_host(
+        host,
+        f"systemctl stop movielens-stream && systemd-run --unit {unit} --uid movielens "
+        f"--gid lab --property WorkingDirectory=/var/lib/movielens {setenv} "
+        f"/usr/local/bin/movielens-job stream --stream-name bench-{name} "
+        f"--starting-offsets latest --checkpoint /tmps/bench-{name} {args}",
+    )
+    common.on_host(
+        host,
+        "for i in $(seq 120); do curl -fsS http://127.0.0.1:4050/StreamingQuery/ 2>/dev/null "
+        "| grep -q 'Active Streaming Queries (1)' && exit 0; sleep 2; done; exit 1",
+    )
+
+
+def stop_stream(host: str, name: str) -> None:
+    """Stop ``start_stream``'s unit, remove its checkpoint and start the service again."""
+    unit = f"movielens-bench-{name}"
+    common.on_host(
+        host,
+        f"systemctl stop {unit}; systemctl reset-failed {unit}; "
+        "sudo -u movielens bash -c '. /etc/profile.d/hadoop.sh; "
+        f"hdfs dfs -rm -r -f /tmps/bench-{name}' >/dev/null; "
+        "systemctl start movielens-stream",
+        check=False,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,11 +304,11 @@ def main(argv: list[str] | None = None) -> int:
     catalogue = movies(args.host, args.dataset)
     try:
         foldin = [latency_run(session, r, args.seconds, args.settle, catalogue) for r in rates]
-        als_subset_stream(args.host, start=True)
+        start_stream(args.host, "als-subset", "--scorer als-subset --trigger-seconds 1")
         try:
             subset = latency_run(session, rates[0], args.seconds, args.settle, catalogue)
         finally:
-            als_subset_stream(args.host, start=False)
+            stop_stream(args.host, "als-subset")
     finally:
         cluster.shutdown()
 

@@ -1,0 +1,191 @@
+"""Benchmark: the streaming job's end-to-end latency, this version beside an earlier one and
+beside the original project's scoring, on the same running stack in one run.
+
+    make up
+    .venv/bin/python -m tools.bench.stream --baseline c55e2fe [--rates 200,800,1000,1200]
+
+Each variant runs in turn as the only streaming query on the host (the service stopped, the
+variant a unit of its own on a scratch checkpoint, from the topic's end; the service started
+again after), and is measured at each rate of --rates for --seconds as `tools.bench.pipeline`
+measures it: every message a rating by its own new user (a fold-in, a top-N and a write per
+message, the worst case), from the moment it is handed to Kafka to its user's ``updated_at``
+in ``reco.recommendations_by_user``. Before the rates, --warm-up seconds at the first rate
+that are not counted (a streaming job's first minute is slower). A rate is sustained when
+every message was served and p99 stayed within 3 s.
+
+Variants:
+
+* ``now``: the host's code with the service's own settings (--trigger-seconds as the role
+  sets it, --now-trigger);
+* ``baseline``: the jobs of the git revision --baseline (``git archive`` of jobs/, put on the
+  host and run through ``movielens-job`` with ``MOVIELENS_CODE``) with --baseline-trigger;
+* ``als-subset``: this version scoring with ``ALSModel.recommendForUserSubset`` per micro-batch,
+  the original project's way (first rate only: it falls far behind above it).
+
+Writes docs/benchmarks/stream.json and prints a table for docs/benchmarks.md. Every load is
+bounded by the rates and seconds; traffic goes to the test host only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import subprocess
+import tarfile
+import zipfile
+from pathlib import Path
+
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import Cluster
+
+from tests import inventory
+from tools.bench import common, pipeline
+from tools.testhost import machine
+
+BASELINE_DIR = "/var/lib/movielens/bench-baseline"
+
+
+def jobs_of(revision: str) -> dict[str, bytes]:
+    """The files of jobs/ at ``revision`` (path -> content)."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", revision, "jobs"],
+        cwd=common.ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    files = {}
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        for member in tar.getmembers():
+            if member.isfile():
+                files[member.name] = tar.extractfile(member).read()
+    return files
+
+
+def install_baseline(host: str, revision: str) -> None:
+    """Put ``revision``'s jobs/ and its jobs.zip into BASELINE_DIR on the test host."""
+    inst = machine.load(host)
+    if inst is None:
+        raise SystemExit(f"bench: no test host named {host} (make up boots 'lab')")
+    target = Path(inst.root) / BASELINE_DIR.lstrip("/")
+    files = jobs_of(revision)
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for name, content in sorted(files.items()):
+            zipped.writestr(name, content)
+            path = target / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+    (target / "jobs.zip").write_bytes(packed.getvalue())
+    common.on_host(host, f"chmod -R a+rX {BASELINE_DIR}")
+
+
+def measure(session, catalogue: list[int], rates: list[int], args) -> list[dict]:
+    pipeline.latency_run(session, rates[0], args.warm_up, args.settle, catalogue)
+    return [pipeline.latency_run(session, r, args.seconds, args.settle, catalogue) for r in rates]
+
+
+def variant(host: str, name: str, options: str, env: str, run) -> dict:
+    print(f"bench: {name}: {options} {env}".rstrip(), flush=True)
+    pipeline.start_stream(host, name, options, env)
+    try:
+        runs = run()
+    finally:
+        pipeline.stop_stream(host, name)
+    sustained = [r["rate"] for r in runs if r["sustained"]]
+    return {
+        "options": options,
+        "runs": runs,
+        "highest_sustained_rate": max(sustained) if sustained else None,
+    }
+
+
+def table(figures: dict) -> str:
+    names = list(figures["variants"])
+    lines = [
+        "| rate | " + " | ".join(f"{n}: p50 / p99, served" for n in names) + " |",
+        "| --- |" + " --- |" * len(names),
+    ]
+    for rate in figures["rates"]:
+        cells = []
+        for name in names:
+            run = next((r for r in figures["variants"][name]["runs"] if r["rate"] == rate), None)
+            cells.append(
+                ""
+                if run is None
+                else f"{run['p50_s']} / {run['p99_s']} s, {run['served']} of {run['messages']}"
+            )
+        lines.append(f"| {rate}/s | " + " | ".join(cells) + " |")
+    highest = [str(figures["variants"][n]["highest_sustained_rate"]) for n in names]
+    lines.append("| highest sustained | " + " | ".join(highest) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--host", default="lab")
+    p.add_argument("--dataset", default=pipeline.local_dataset())
+    p.add_argument("--baseline", required=True, help="git revision of the earlier version")
+    p.add_argument("--baseline-trigger", type=float, default=0.5)
+    p.add_argument("--now-trigger", type=float, default=None, help="default: the service's")
+    p.add_argument("--rates", default="200,800,1000,1200")
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--warm-up", type=float, default=10.0)
+    p.add_argument("--settle", type=float, default=60.0)
+    p.add_argument("--password", default="lab-movielens-secret", help="Cassandra login movielens")
+    args = p.parse_args(argv)
+    rates = [int(r) for r in args.rates.split(",")]
+
+    install_baseline(args.host, args.baseline)
+    service = common.on_host(args.host, "systemctl show -p ExecStart --value movielens-stream")
+    now_trigger = args.now_trigger
+    if now_trigger is None:
+        now_trigger = float(service.split("--trigger-seconds")[1].split()[0])
+    cluster = Cluster(
+        ["127.0.0.1"],
+        auth_provider=PlainTextAuthProvider("movielens", args.password),
+        ssl_context=inventory.cassandra_ssl_context(),
+    )
+    session = cluster.connect("reco")
+    catalogue = pipeline.movies(args.host, args.dataset)
+    try:
+        figures = {
+            "now": variant(
+                args.host,
+                "now",
+                f"--trigger-seconds {now_trigger:g}",
+                "",
+                lambda: measure(session, catalogue, rates, args),
+            ),
+            "baseline": variant(
+                args.host,
+                "baseline",
+                f"--trigger-seconds {args.baseline_trigger:g}",
+                f"MOVIELENS_CODE={BASELINE_DIR}",
+                lambda: measure(session, catalogue, rates, args),
+            ),
+            "als-subset": variant(
+                args.host,
+                "als-subset",
+                "--scorer als-subset --trigger-seconds 1",
+                "",
+                lambda: measure(session, catalogue, rates[:1], args),
+            ),
+        }
+    finally:
+        cluster.shutdown()
+    result = {
+        "command": f".venv/bin/python -m tools.bench.stream --baseline {args.baseline} "
+        f"--rates {args.rates} --seconds {args.seconds:g}",
+        "dataset": args.dataset,
+        "baseline": args.baseline,
+        "rates": rates,
+        "variants": figures,
+    }
+    path = common.write("stream", result)
+    print(table(result))
+    print(f"bench: written to {path.relative_to(common.ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
