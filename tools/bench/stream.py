@@ -16,7 +16,7 @@ every message was served and p99 stayed within 3 s.
 Variants:
 
 * ``now``: the host's code with the service's own settings (--trigger-seconds as the role
-  sets it, --now-trigger);
+  sets it), or ``now-<seconds>`` for each trigger interval of --now-triggers;
 * ``baseline``: the jobs of the git revision --baseline (``git archive`` of jobs/, put on the
   host and run through ``movielens-job`` with ``MOVIELENS_CODE``) with --baseline-trigger;
 * ``als-subset``: this version scoring with ``ALSModel.recommendForUserSubset`` per micro-batch,
@@ -126,7 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dataset", default=pipeline.local_dataset())
     p.add_argument("--baseline", required=True, help="git revision of the earlier version")
     p.add_argument("--baseline-trigger", type=float, default=0.5)
-    p.add_argument("--now-trigger", type=float, default=None, help="default: the service's")
+    p.add_argument(
+        "--now-triggers",
+        default="",
+        help="trigger intervals to run this version with, comma separated (default: the service's)",
+    )
     p.add_argument("--rates", default="200,800,1000,1200")
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--warm-up", type=float, default=10.0)
@@ -136,10 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     rates = [int(r) for r in args.rates.split(",")]
 
     install_baseline(args.host, args.baseline)
-    service = common.on_host(args.host, "systemctl show -p ExecStart --value movielens-stream")
-    now_trigger = args.now_trigger
-    if now_trigger is None:
-        now_trigger = float(service.split("--trigger-seconds")[1].split()[0])
+    triggers = [float(t) for t in args.now_triggers.split(",") if t]
+    if not triggers:
+        service = common.on_host(args.host, "systemctl show -p ExecStart --value movielens-stream")
+        triggers = [float(service.split("--trigger-seconds")[1].split()[0])]
     cluster = Cluster(
         ["127.0.0.1"],
         auth_provider=PlainTextAuthProvider("movielens", args.password),
@@ -149,13 +153,16 @@ def main(argv: list[str] | None = None) -> int:
     catalogue = pipeline.movies(args.host, args.dataset)
     try:
         figures = {
-            "now": variant(
+            (f"now-{t:g}" if args.now_triggers else "now"): variant(
                 args.host,
-                "now",
-                f"--trigger-seconds {now_trigger:g}",
+                f"now-{t:g}",
+                f"--trigger-seconds {t:g}",
                 "",
                 lambda: measure(session, catalogue, rates, args),
-            ),
+            )
+            for t in triggers
+        }
+        figures |= {
             "baseline": variant(
                 args.host,
                 "baseline",
@@ -175,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         cluster.shutdown()
     result = {
         "command": f".venv/bin/python -m tools.bench.stream --baseline {args.baseline} "
-        f"--rates {args.rates} --seconds {args.seconds:g}",
+        f"--rates {args.rates} --seconds {args.seconds:g}"
+        + (f" --now-triggers {args.now_triggers}" if args.now_triggers else ""),
         "dataset": args.dataset,
         "baseline": args.baseline,
         "rates": rates,
