@@ -5,14 +5,6 @@ from __future__ import annotations
 from tools.bench import stream
 
 
-def test_an_earlier_revisions_jobs_are_its_files():
-    files = stream.jobs_of("HEAD")
-    assert "jobs/stream.py" in files
-    assert "jobs/reco/batch.py" in files
-    assert all(name.startswith("jobs/") for name in files)
-    assert b"foreachBatch" in files["jobs/stream.py"]
-
-
 def run(rate, p50, p99, served=100):
     return {"rate": rate, "messages": 100, "served": served, "p50_s": p50, "p99_s": p99}
 

@@ -3,7 +3,7 @@ table; and the baseline's code taken from git."""
 
 from __future__ import annotations
 
-from tools.bench import training
+from tools.bench import common, training
 
 LOG = """\
 26/11/27 09:00:01 WARN NativeCodeLoader: Unable to load native-hadoop library
@@ -47,5 +47,5 @@ def test_medians_and_the_table_side_by_side():
 
 
 def test_the_baselines_jobs_come_from_git(tmp_path):
-    code = training.code_of("HEAD", tmp_path / "code")
+    code = common.jobs_code("HEAD", tmp_path / "code")
     assert (code / "jobs" / "train.py").is_file()

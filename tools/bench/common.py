@@ -74,3 +74,15 @@ def _memory_gib() -> float:
     with open("/proc/meminfo") as f:
         total_kib = int(f.readline().split()[1])
     return round(total_kib / 1024 / 1024, 1)
+
+
+def jobs_code(revision: str, into: Path) -> Path:
+    """The jobs' code of ``revision`` in ``into`` (a package tree to put on PYTHONPATH)."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", revision, "jobs"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into

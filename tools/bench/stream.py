@@ -29,10 +29,7 @@ bounded by the rates and seconds; traffic goes to the test host only.
 from __future__ import annotations
 
 import argparse
-import io
-import subprocess
-import tarfile
-import zipfile
+import shutil
 from pathlib import Path
 
 from cassandra.auth import PlainTextAuthProvider
@@ -45,37 +42,15 @@ from tools.testhost import machine
 BASELINE_DIR = "/var/lib/movielens/bench-baseline"
 
 
-def jobs_of(revision: str) -> dict[str, bytes]:
-    """The files of jobs/ at ``revision`` (path -> content)."""
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", revision, "jobs"],
-        cwd=common.ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout
-    files = {}
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        for member in tar.getmembers():
-            if member.isfile():
-                files[member.name] = tar.extractfile(member).read()
-    return files
-
-
 def install_baseline(host: str, revision: str) -> None:
     """Put ``revision``'s jobs/ and its jobs.zip into BASELINE_DIR on the test host."""
     inst = machine.load(host)
     if inst is None:
         raise SystemExit(f"bench: no test host named {host} (make up boots 'lab')")
     target = Path(inst.root) / BASELINE_DIR.lstrip("/")
-    files = jobs_of(revision)
-    packed = io.BytesIO()
-    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as zipped:
-        for name, content in sorted(files.items()):
-            zipped.writestr(name, content)
-            path = target / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-    (target / "jobs.zip").write_bytes(packed.getvalue())
+    shutil.rmtree(target, ignore_errors=True)
+    common.jobs_code(revision, target)
+    shutil.make_archive(str(target / "jobs"), "zip", root_dir=target, base_dir="jobs")
     common.on_host(host, f"chmod -R a+rX {BASELINE_DIR}")
 
 

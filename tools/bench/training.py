@@ -42,18 +42,6 @@ def job_seconds(log: str) -> float:
     return round((stamps[-1] - stamps[0]).total_seconds(), 1)
 
 
-def code_of(revision: str, into: Path) -> Path:
-    """The jobs' code of ``revision`` in ``into`` (a package tree to put on PYTHONPATH)."""
-    into.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "-C", str(common.ROOT), "archive", revision, "jobs"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into
-
-
 def ingest(data: str, work: Path) -> str:
     """``data`` ingested into Parquet under ``work``; returns the dataset's folder."""
     raw = work / "raw" / Path(data).name
@@ -159,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-training-") as tmp:
         work = Path(tmp)
         codes = {
-            f"baseline ({args.baseline})": code_of(args.baseline, work / "baseline"),
+            f"baseline ({args.baseline})": common.jobs_code(args.baseline, work / "baseline"),
             "this tree": common.ROOT,
         }
         data = ingest(args.data, work)
