@@ -25,11 +25,18 @@ Both are ``x_u = A^-1 Y_I^T w`` (``w = r_u``, or ``C_u p_u``), so a score is a s
 movies the user rated: ``y_i^T x_u = sum_j (y_i^T A^-1 y_j) w_j``. The largest terms say which
 rated movies weigh most in a recommendation (the explanation Hu, Koren and Volinsky give for
 implicit ALS); ``recommend`` returns them with each movie.
+
+A micro-batch folds in many users at once: ``recommend_many`` and ``RatingModel.predict_many``
+give what ``recommend`` and ``RatingModel.predict`` give each user, with the work stacked
+(one Cholesky factorisation and solve for all users, one product for all their scores, one
+selection of the top N) instead of some forty small numpy calls a user. Stacked numpy calls
+run the same LAPACK and BLAS routine on each user's matrices, so the factors and scores are
+the per-user ones to the bit, and the recommendations the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,22 +72,36 @@ class ItemFactors:
         return pos, known
 
 
+def _t(m: np.ndarray) -> np.ndarray:
+    """The transpose of a matrix, or of each matrix of a stack."""
+    return np.swapaxes(m, -1, -2)
+
+
+def _diagonal(values, rank: int) -> np.ndarray:
+    """``values * I``, or a stack of them for an array of values."""
+    return np.asarray(values)[..., None, None] * np.eye(rank)
+
+
 def system_explicit(y_rated: np.ndarray, ratings: np.ndarray, reg: float):
-    """ALS-WR user step as ``(A, w)``: ``A = Y_I^T Y_I + reg * n_u * I``, ``w = r_u``."""
-    rank = y_rated.shape[1]
-    return y_rated.T @ y_rated + reg * len(ratings) * np.eye(rank), ratings
+    """ALS-WR user step as ``(A, w)``: ``A = Y_I^T Y_I + reg * n_u * I``, ``w = r_u``.
+
+    Also for a stack of users with as many ratings each: ``(G, n_u, rank)``, ``(G, n_u)``."""
+    rank = y_rated.shape[-1]
+    return _t(y_rated) @ y_rated + _diagonal(reg * ratings.shape[-1], rank), ratings
 
 
 def system_implicit(
     y_rated: np.ndarray, ratings: np.ndarray, gram: np.ndarray, reg: float, alpha: float
 ):
     """Implicit user step as ``(A, w)`` (Spark's form: confidence ``1 + alpha*|r|``,
-    preference ``r > 0``): ``A = Y^T Y + Y_I^T (C_u - I) Y_I + reg * n_u * I``, ``w = C_u p_u``."""
+    preference ``r > 0``): ``A = Y^T Y + Y_I^T (C_u - I) Y_I + reg * n_u * I``, ``w = C_u p_u``.
+
+    Also for a stack of users with as many ratings each, like ``system_explicit``."""
     rank = gram.shape[0]
     c1 = alpha * np.abs(ratings)  # confidence - 1
     positive = ratings > 0
-    n_u = int(positive.sum())
-    a = gram + (y_rated * c1[:, None]).T @ y_rated + reg * n_u * np.eye(rank)
+    n_u = positive.sum(axis=-1)
+    a = gram + _t(y_rated * c1[..., None]) @ y_rated + _diagonal(reg * n_u, rank)
     return a, np.where(positive, 1.0 + c1, 0.0)
 
 
@@ -105,7 +126,42 @@ def _solve_spd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         low = np.linalg.cholesky(a)
     except np.linalg.LinAlgError:  # singular without regularisation: least squares instead
         return np.linalg.lstsq(a, b, rcond=None)[0]
-    return np.linalg.solve(low.T, np.linalg.solve(low, b))
+    return _cho_solve(low, b)
+
+
+def _cho_solve(low: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``A^-1 b`` from the Cholesky factor of ``A``; for stacks, ``b`` is ``(B, rank, m)``."""
+    return np.linalg.solve(_t(low), np.linalg.solve(low, b))
+
+
+def _cholesky(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cholesky factors of a stack of matrices, and which of them are positive definite
+    (one that is not gets the identity: ``_solve_spd`` solves it by least squares)."""
+    try:
+        return np.linalg.cholesky(a), np.ones(len(a), dtype=bool)
+    except np.linalg.LinAlgError:  # rare: find the matrices that fail, one by one
+        ok = np.array([_is_spd(m) for m in a], dtype=bool)
+        low = np.broadcast_to(np.eye(a.shape[-1]), a.shape).copy()
+        low[ok] = np.linalg.cholesky(a[ok])
+        return low, ok
+
+
+def _is_spd(a: np.ndarray) -> bool:
+    try:
+        np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+def _solve_spd_many(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``_solve_spd`` of each ``(A, b)`` of the stacks ``a`` (B, rank, rank), ``b`` (B, rank)."""
+    low, ok = _cholesky(a)
+    out = np.empty_like(b)
+    out[ok] = _cho_solve(low[ok], b[ok][..., None])[..., 0]
+    for i in np.flatnonzero(~ok):
+        out[i] = _solve_spd(a[i], b[i])
+    return out
 
 
 @dataclass(frozen=True)
@@ -126,12 +182,14 @@ def _user_system(items: ItemFactors, rated: Sequence[tuple[int, float]], params:
     if not known.any():
         return None
     y = items.factors[pos[known]]
-    r = values[known]
-    if params.implicit:
-        a, w = system_implicit(y, r, items.gram, params.reg, params.alpha)
-    else:
-        a, w = system_explicit(y, r, params.reg)
+    a, w = _system(items, y, values[known], params)
     return a, y, w, ids[known]
+
+
+def _system(items: ItemFactors, y: np.ndarray, ratings: np.ndarray, params: FoldInParams):
+    if params.implicit:
+        return system_implicit(y, ratings, items.gram, params.reg, params.alpha)
+    return system_explicit(y, ratings, params.reg)
 
 
 def fold_in(
@@ -172,7 +230,8 @@ def top_n(
 ) -> list[tuple[int, float]]:
     """The ``n`` best-scoring movies for user factors ``user``, without ``exclude``.
 
-    Ties are broken by the smaller movie id, so results are deterministic.
+    Ties are broken by the smaller movie id (also for the last place), so results are
+    deterministic.
     """
     scores = items.factors @ user
     excluded = np.fromiter(exclude, dtype=np.int64)
@@ -184,10 +243,27 @@ def top_n(
     n = min(n, available)
     if n <= 0:
         return []
-    candidates = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
-    order = np.lexsort((items.movie_ids[candidates], -scores[candidates]))
-    best = candidates[order][:n]
+    best = _best(scores[None], items.movie_ids, n)[0]
     return [(int(items.movie_ids[i]), float(scores[i])) for i in best]
+
+
+def _best(scores: np.ndarray, ids: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` best of each row of ``scores`` (users, movies), the best first;
+    ties are broken by the smaller id. Each row has at least ``n`` finite scores.
+
+    Partitioning alone would keep any of the movies tied with the ``n``-th (and ``argpartition``
+    keeps different ones for different rows, lengths and numpy versions), so every movie
+    scoring at least the ``n``-th score is a candidate, and one sort orders all of them.
+    """
+    if not len(scores):
+        return np.empty((0, n), dtype=np.intp)
+    neg = -scores
+    nth = np.partition(neg, n - 1, axis=1)[:, n - 1 : n]
+    rows, cols = np.nonzero(neg <= nth)
+    order = np.lexsort((ids[cols], neg[rows, cols], rows))
+    rows, cols = rows[order], cols[order]
+    place = np.arange(len(rows)) - np.searchsorted(rows, rows)  # rank within the row
+    return cols[place < n].reshape(len(scores), n)
 
 
 def recommend(
@@ -212,6 +288,147 @@ def recommend(
         order = np.lexsort((ids, -added[:, column]))[:because]
         reasons = tuple(int(ids[j]) for j in order if added[j, column] > 0)
         out.append((movie, score, reasons))
+    return out
+
+
+@dataclass
+class _Rated:
+    """Several users' rated movies that the model knows, flat: user after user, in the order
+    given (movies the model lacks are left out)."""
+
+    user: np.ndarray  # (R,) which user (0, 1, ...) each row is of
+    pos: np.ndarray  # (R,) the movie's row in the factor table
+    values: np.ndarray  # (R,) the rating
+    counts: np.ndarray  # (B,) rows of each user
+    starts: np.ndarray  # (B,) each user's first row
+
+    @classmethod
+    def of(cls, items: ItemFactors, rated: Sequence[Sequence[tuple[int, float]]]) -> _Rated:
+        ids = np.fromiter((m for pairs in rated for m, _ in pairs), dtype=np.int64)
+        values = np.fromiter((r for pairs in rated for _, r in pairs), dtype=np.float64)
+        user = np.repeat(np.arange(len(rated)), [len(pairs) for pairs in rated])
+        pos, known = items.rows(ids)
+        counts = np.bincount(user[known], minlength=len(rated))
+        return cls(user[known], pos[known], values[known], counts, np.cumsum(counts) - counts)
+
+    def groups(self, users: np.ndarray):
+        """``users`` by number of rows, as ``(positions in users, their rows (G, n_u))``: a
+        stack of users with as many ratings, on which numpy runs each user's own product."""
+        counts = self.counts[users]
+        order = np.argsort(counts, kind="stable")
+        for part in np.split(order, np.flatnonzero(np.diff(counts[order])) + 1):
+            if len(part):
+                yield part, self.starts[users[part]][:, None] + np.arange(counts[part[0]])
+
+    def cells(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(position in users, factor row)`` of every rated movie of ``users``."""
+        where = np.full(len(self.counts), -1)
+        where[users] = np.arange(len(users))
+        mine = where[self.user] >= 0
+        return where[self.user[mine]], self.pos[mine]
+
+
+# Float64 cells a chunk of users may hold in one array (16 MiB): the scores of a batch over
+# the catalogue, or the factors of its rated movies, are computed a chunk of users at a time.
+CHUNK_CELLS = 1 << 21
+
+
+def _chunks(costs: Sequence[int]) -> list[slice]:
+    """Consecutive slices of users of about ``CHUNK_CELLS`` summed cost (one user at least)."""
+    ends = np.cumsum(costs, dtype=np.int64)
+    cuts = np.flatnonzero(np.diff((ends - costs) // CHUNK_CELLS)) + 1
+    bounds = [0, *cuts.tolist(), len(costs)]
+    return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def _stacked_systems(items: ItemFactors, rated: _Rated, users: np.ndarray, system):
+    """``(A (U, rank, rank), Y_I^T w (U, rank), w of every row)`` of ``users``, where
+    ``system(Y_I, rows)`` gives ``(A, w)`` for a stack of users with as many ratings."""
+    rank = items.rank
+    a, rhs = np.empty((len(users), rank, rank)), np.empty((len(users), rank))
+    w = np.zeros(len(rated.pos))
+    for part, rows in rated.groups(users):
+        y = items.factors[rated.pos[rows]]
+        a[part], w[rows] = system(y, rows)
+        rhs[part] = (_t(y) @ w[rows][..., None])[..., 0]
+    return a, rhs, w
+
+
+def _scores(items: ItemFactors, x: np.ndarray) -> np.ndarray:
+    """Every movie's score for each row of user factors ``x`` (U, rank), as (U, movies).
+
+    A stack of matrix-vector products, the very BLAS call ``top_n`` makes for one user, so
+    the scores are the same to the bit; one (U, rank) x (rank, movies) product would be about
+    twice as fast but rounds differently (3 scores in 4 differ in the last bit), which could
+    swap movies whose scores are within a rounding of each other."""
+    return (x[:, None, :] @ items.factors.T)[:, 0, :]
+
+
+def recommend_many(
+    items: ItemFactors,
+    histories: Mapping[int, Iterable[tuple[int, float]]],
+    params: FoldInParams,
+    n: int,
+    because: int = 2,
+) -> dict[int, list[tuple[int, float, tuple[int, ...]]] | None]:
+    """``recommend`` for each user of ``histories`` (user id -> (movie_id, rating) pairs):
+    user id -> what ``recommend(items, sorted(pairs), params, n, because)`` returns."""
+    users = list(histories)
+    rated = [sorted(histories[u]) for u in users]
+    costs = [len(items.movie_ids) + items.rank * len(pairs) for pairs in rated]
+    out: dict = {}
+    for part in _chunks(costs):
+        recs = _recommend_chunk(items, rated[part], params, n, because)
+        out.update(zip(users[part], recs, strict=True))
+    return out
+
+
+def _recommend_chunk(items, rated, params: FoldInParams, n: int, because: int) -> list:
+    """``recommend`` of each user of ``rated``, stacked; a user whose ``A`` is not positive
+    definite, or who has fewer than ``n`` movies left to recommend, goes through ``recommend``."""
+    batch = _Rated.of(items, rated)
+    warm = np.flatnonzero(batch.counts)
+    a, rhs, w = _stacked_systems(
+        items, batch, warm, lambda y, rows: _system(items, y, batch.values[rows], params)
+    )
+    low, ok = _cholesky(a)
+    users, low = warm[ok], low[ok]
+    scores = _scores(items, _cho_solve(low, rhs[ok][..., None])[..., 0])
+    scores[batch.cells(users)] = -np.inf
+    full = (np.isfinite(scores).sum(axis=1) >= n) & (n > 0)
+    out: list = [None] * len(rated)
+    for i in np.setdiff1d(warm, users[full]):
+        out[i] = recommend(items, rated[i], params, n, because)
+    users, low, scores = users[full], low[full], scores[full]
+    best = _best(scores, items.movie_ids, n)
+    if because > 0:
+        a_inv_y = _cho_solve(low, _t(items.factors[best]))  # (U, rank, n)
+        reasons = _reasons(items, batch, users, a_inv_y, w, because=because)
+    else:
+        reasons = [[()] * n] * len(users)
+    movies, best_scores = items.movie_ids[best].tolist(), np.take_along_axis(scores, best, 1)
+    for i, m, s, r in zip(users, movies, best_scores.tolist(), reasons, strict=True):
+        out[i] = list(zip(m, s, r, strict=True))
+    return out
+
+
+def _reasons(items, batch: _Rated, users, a_inv_y, w, *, because: int) -> list[list[tuple]]:
+    """For each of ``users`` and each of its recommended movies ``i`` (``A^-1 y_i`` in
+    ``a_inv_y`` (U, rank, n)), the (at most ``because``) rated movies that add most to the
+    movie's score, the most first, as ``recommend`` has it."""
+    out: list = [None] * len(users)
+    for part, rows in batch.groups(users):
+        pos = batch.pos[rows]
+        added = _t((items.factors[pos] @ a_inv_y[part]) * w[rows][..., None])  # (G, n, n_u)
+        ids = np.broadcast_to(items.movie_ids[pos][:, None, :], added.shape)
+        order = np.lexsort((ids, -added), axis=-1)[..., :because]
+        chosen = np.take_along_axis(ids, order, -1).tolist()
+        adds = (np.take_along_axis(added, order, -1) > 0).tolist()
+        for i, movies, positive in zip(part, chosen, adds, strict=True):
+            out[i] = [
+                tuple(m for m, p in zip(ms, ps, strict=True) if p)
+                for ms, ps in zip(movies, positive, strict=True)
+            ]
     return out
 
 
@@ -276,3 +493,42 @@ class RatingModel:
         pos, known = self.items.rows(movies)
         item = np.where(known, self.biases[pos] + self.items.factors[pos] @ x_u, 0.0)
         return [float(s) for s in np.clip(self.mu + b_u + item, *STARS)]
+
+    def fold_in_many(self, rated: Sequence[Sequence[tuple[int, float]]]):
+        """``fold_in`` of each user of ``rated``, stacked: ``(b_u (B,), x_u (B, rank))``."""
+        batch = _Rated.of(self.items, rated)
+        warm = np.flatnonzero(batch.counts)
+        residual = batch.values - self.mu - self.biases[batch.pos]
+        b = np.zeros(len(rated))
+        for part, rows in batch.groups(warm):  # the sums numpy's ``sum`` gives one user
+            b[warm[part]] = residual[rows].sum(axis=1) / (self.user_reg + rows.shape[1])
+        residual -= b[batch.user]
+        a, rhs, _ = _stacked_systems(
+            self.items, batch, warm, lambda y, rows: system_explicit(y, residual[rows], self.reg)
+        )
+        x = np.zeros((len(rated), self.items.rank))
+        x[warm] = _solve_spd_many(a, rhs)
+        return b, x
+
+    def predict_many(
+        self, requests: Mapping[int, tuple[Sequence[tuple[int, float]], Sequence[int]]]
+    ) -> dict[int, list[float]]:
+        """``predict`` for each user of ``requests`` (user id -> (the user's (movie_id, rating)
+        pairs, the movies to predict)): user id -> the predicted stars of those movies."""
+        users = list(requests)
+        costs = [self.items.rank * len(requests[u][0]) for u in users]
+        out: dict = {}
+        for part in _chunks(costs):
+            b, x = self.fold_in_many([requests[u][0] for u in users[part]])
+            stars = self._stars(b, x, [requests[u][1] for u in users[part]])
+            out.update(zip(users[part], stars, strict=True))
+        return out
+
+    def _stars(self, b: np.ndarray, x: np.ndarray, movies: Sequence[Sequence[int]]):
+        """Each user's stars for their ``movies``, from ``b_u`` (B,) and ``x_u`` (B, rank)."""
+        user = np.repeat(np.arange(len(movies)), [len(m) for m in movies])
+        pos, known = self.items.rows(np.fromiter((m for ms in movies for m in ms), np.int64))
+        dots = np.einsum("ij,ij->i", self.items.factors[pos], x[user])
+        item = np.where(known, self.biases[pos] + dots, 0.0)
+        stars = np.clip((self.mu + b)[user] + item, *STARS)
+        return [part.tolist() for part in np.split(stars, np.cumsum([len(m) for m in movies])[:-1])]

@@ -43,6 +43,14 @@ def test_top_n_excludes_rated_and_breaks_ties_by_id():
     assert foldin.top_n(ITEMS, x, 2, exclude=[1, 2, 3]) == []
 
 
+def test_top_n_breaks_ties_for_the_last_place_by_id_too():
+    # 40 movies scoring 1 (ids 1..40), then 0: the top 3 are the smallest ids of the tie
+    items = ItemFactors.from_pairs((m, [1.0 if m <= 40 else 0.0]) for m in range(1, 101))
+    assert [m for m, _ in foldin.top_n(items, np.array([1.0]), 3)] == [1, 2, 3]
+    assert [m for m, _ in foldin.top_n(items, np.array([1.0]), 3, exclude=[2])] == [1, 3, 4]
+    assert [m for m, _ in foldin.top_n(items, np.array([-1.0]), 2)] == [41, 42]
+
+
 def test_cold_user_and_unknown_movies():
     params = FoldInParams(0.5, False)
     assert foldin.fold_in(ITEMS, [], params) is None
@@ -70,6 +78,76 @@ def test_what_each_rated_movie_adds_sums_to_the_score_and_the_largest_are_the_re
         by_weight = sorted(zip(added[:, column], ids.tolist(), strict=True), reverse=True)
         assert because == tuple(m for weight, m in by_weight[:2] if weight > 0)
     assert [len(b) for _, _, b in foldin.recommend(items, rated, params, 10, because=0)] == [0] * 10
+
+
+def random_histories(rng, movies: int, users: int) -> dict[int, list[tuple[int, float]]]:
+    """Users with 0 to 30 ratings, some of movies the model lacks (ids above ``movies``),
+    ratings of 0 and negative ones; every 40th user rated all but 3 of the model's movies."""
+    out = {}
+    for user in range(users):
+        if user % 40:
+            picked = rng.choice(movies + 10, size=int(rng.integers(0, 31)), replace=False) + 1
+        else:
+            picked = rng.choice(movies, size=movies - 3, replace=False) + 1
+        out[user] = [(int(m), float(rng.integers(-2, 11) / 2)) for m in picked]
+    return out
+
+
+def random_items(rng, movies: int, rank: int) -> ItemFactors:
+    """Random factors with exact ties: movies 2 and 3 alike, 10 to 14 all zero."""
+    y = rng.normal(0, 0.3, (movies, rank))
+    y[2] = y[1]
+    y[9:14] = 0.0
+    return ItemFactors.from_pairs(zip(range(1, movies + 1), y, strict=True))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [FoldInParams(0.1, True, 2.0), FoldInParams(0.05, False), FoldInParams(0.0, False)],
+    ids=["implicit", "explicit", "explicit-unregularised"],
+)
+@pytest.mark.parametrize(("n", "because"), [(10, 2), (1, 3), (7, 0), (60, 2)])
+def test_recommend_many_is_recommend_for_each_user(params, n, because):
+    """Identical, to the last bit of each score; without regularisation some users' ``A`` is
+    singular (least squares), and a user who rated all but 3 movies gets 3."""
+    rng = np.random.default_rng(n + because)
+    items = random_items(rng, 50, 6)
+    histories = random_histories(rng, 50, 120)
+    histories[500] = [(3, 4.0), (2, 4.0)]  # two rated movies alike: tied reasons
+    got = foldin.recommend_many(items, histories, params, n, because)
+    assert list(got) == list(histories)
+    for user, rated in histories.items():
+        assert got[user] == foldin.recommend(items, sorted(rated), params, n, because), user
+    assert any(recs is None for recs in got.values())
+    assert any(recs is not None and len(recs) < n for recs in got.values()) == (n > 3)
+
+
+def test_recommend_many_in_chunks_is_the_same(monkeypatch):
+    rng = np.random.default_rng(3)
+    items = random_items(rng, 50, 4)
+    histories = random_histories(rng, 50, 60)
+    params = FoldInParams(0.1, True, 1.0)
+    whole = foldin.recommend_many(items, histories, params, 5)
+    monkeypatch.setattr(foldin, "CHUNK_CELLS", 120)  # a chunk a user or two
+    assert foldin.recommend_many(items, histories, params, 5) == whole
+    assert foldin.recommend_many(items, {}, params, 5) == {}
+
+
+def test_predict_many_is_predict_for_each_user(monkeypatch):
+    rng = np.random.default_rng(5)
+    items = random_items(rng, 50, 5)
+    biases = rng.normal(0, 0.3, 50)
+    model = foldin.RatingModel(3.5, 5.0, 0.15, items, biases)
+    requests = {
+        user: (sorted(rated), [int(m) for m in rng.integers(1, 61, int(rng.integers(0, 12)))])
+        for user, rated in random_histories(rng, 50, 100).items()
+    }
+    got = model.predict_many(requests)
+    assert list(got) == list(requests)
+    for user, (rated, movies) in requests.items():
+        np.testing.assert_allclose(got[user], model.predict(rated, movies), rtol=0, atol=1e-9)
+    monkeypatch.setattr(foldin, "CHUNK_CELLS", 50)
+    assert model.predict_many(requests) == got
 
 
 def test_popular_top_n():
