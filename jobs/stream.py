@@ -166,7 +166,7 @@ def build_context(spark, args, security: kafka_security.KafkaSecurity) -> batch.
         args.top_n,
         args.stream_name,
         served.version,
-        served.rating.predict if served.rating else None,
+        served.rating.predict_many if served.rating else None,
     )
 
 

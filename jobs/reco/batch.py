@@ -18,7 +18,8 @@ For each batch:
    ``recommendations`` and ``recommendations_by_user``. A user the model cannot place (none
    of their movies has factors) gets the most popular unrated movies, scored
    ``1 / popularity rank``. Where the model version has a rating model, each recommendation
-   carries the user's predicted rating in stars (``foldin.RatingModel.predict``);
+   carries the user's predicted rating in stars (``foldin.RatingModel.predict_many``). The
+   batch's users are folded in together (``foldin.recommend_many``), not one by one;
 5. record the batch's counters (``valid + invalid == messages``) under its batch id, and
    the batch id, its time, its last user and the next offset of each partition it read as
    the stream's latest state.
@@ -42,7 +43,7 @@ from dataclasses import dataclass
 from jobs.movielens.formats import Rating
 from jobs.reco import validate as validation
 from jobs.reco.deadletter import DeadLetterSink, dead_letter
-from jobs.reco.foldin import FoldInParams, ItemFactors, recommend
+from jobs.reco.foldin import FoldInParams, ItemFactors, recommend_many
 from jobs.reco.store import BatchStats, RecRow, Store
 
 
@@ -59,15 +60,18 @@ class Message:
 Scorer = Callable[[Mapping[int, Mapping[int, float]], int], dict[int, list | None]]
 
 
-# (the user's (movie, rating) pairs, movies) -> the user's predicted stars for those movies
-Rater = Callable[[Sequence[tuple[int, float]], Sequence[int]], list[float]]
+# user id -> (the user's (movie, rating) pairs, movies); returns user id -> the user's
+# predicted stars for those movies
+Rater = Callable[
+    [Mapping[int, tuple[Sequence[tuple[int, float]], Sequence[int]]]], dict[int, list[float]]
+]
 
 
 def fold_in_scorer(items: ItemFactors, params: FoldInParams) -> Scorer:
-    """Score by folding each user into the fixed item factors (the default)."""
+    """Score by folding the batch's users into the fixed item factors (the default)."""
 
     def score(histories, n):
-        return {u: recommend(items, sorted(h.items()), params, n) for u, h in histories.items()}
+        return recommend_many(items, {u: h.items() for u, h in histories.items()}, params, n)
 
     return score
 
@@ -115,6 +119,17 @@ class Context:
     rater: Rater | None = None  # None: the model version predicts no stars
 
 
+def popular_recs(ctx: Context, seen: Mapping[int, float]) -> list[tuple[int, float]]:
+    """The most popular movies the user has not rated, scored ``1 / popularity rank``."""
+    recs = []
+    for rank, movie_id in enumerate(ctx.popular, start=1):
+        if movie_id not in seen:
+            recs.append((movie_id, 1.0 / rank))
+            if len(recs) == ctx.top_n:
+                break
+    return recs
+
+
 def process_batch(ctx: Context, batch_id: int, messages: Sequence[Message]) -> BatchStats:
     started = time.time()
     stats = BatchStats(ctx.stream, batch_id, model_version=ctx.model_version, started_at=started)
@@ -138,22 +153,18 @@ def process_batch(ctx: Context, batch_id: int, messages: Sequence[Message]) -> B
     for r in ratings:  # the batch's own, written with the top-N below
         histories.setdefault(r.user_id, {})[r.movie_id] = r.rating
     scored = ctx.scorer(histories, ctx.top_n)
-    lists = {}
+    recs = {}
     for user_id in users:
-        recs = scored.get(user_id)
-        if recs is None:  # cold: the model knows none of the user's movies
+        recs[user_id] = scored.get(user_id)
+        if recs[user_id] is None:  # cold: the model knows none of the user's movies
             stats.cold_users += 1
-            seen = histories[user_id]
-            recs = []
-            for rank, movie_id in enumerate(ctx.popular, start=1):
-                if movie_id not in seen:
-                    recs.append((movie_id, 1.0 / rank))
-                    if len(recs) == ctx.top_n:
-                        break
-        stars = None
-        if ctx.rater is not None:
-            stars = ctx.rater(sorted(histories[user_id].items()), [r[0] for r in recs])
-        lists[user_id] = rows_for(recs, ctx.movies, stars)
+            recs[user_id] = popular_recs(ctx, histories[user_id])
+    stars = {}
+    if ctx.rater is not None:
+        stars = ctx.rater(
+            {u: (sorted(histories[u].items()), [r[0] for r in recs[u]]) for u in users}
+        )
+    lists = {u: rows_for(recs[u], ctx.movies, stars.get(u)) for u in users}
     ctx.store.write_users(ratings, lists, ctx.model_version)
     if good:
         stats.last_user_id = good[-1][0].user_id

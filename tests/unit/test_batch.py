@@ -94,7 +94,7 @@ def test_each_recommendation_carries_the_predicted_stars_of_the_rating_model():
         ((m, 0.1 * (m % 5) - 0.2, y) for m, y in zip(ITEMS.movie_ids, ITEMS.factors, strict=True)),
     )
     ctx = context()
-    ctx.rater = rating.predict
+    ctx.rater = rating.predict_many
     batch.process_batch(ctx, 0, [m(42, 3, 5.0), m(42, 7, 2.0, offset=1)])
     rows = ctx.store.recommendations[42]
     expected = rating.predict([(3, 5.0), (7, 2.0)], [r.movie_id for r in rows])

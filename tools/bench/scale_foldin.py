@@ -50,7 +50,7 @@ def context(served: model_store.ServingModel) -> batch.Context:
         MemoryStore(),
         ListSink(),
         model_version=served.version,
-        rater=served.rating.predict if served.rating else None,
+        rater=served.rating.predict_many if served.rating else None,
     )
 
 
