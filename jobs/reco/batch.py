@@ -37,7 +37,7 @@ message's (topic, partition, offset), so a consumer can drop the duplicates.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from jobs.movielens.formats import Rating
@@ -60,10 +60,10 @@ class Message:
 Scorer = Callable[[Mapping[int, Mapping[int, float]], int], dict[int, list | None]]
 
 
-# user id -> (the user's (movie, rating) pairs, movies); returns user id -> the user's
-# predicted stars for those movies
+# user id -> (the user's (movie, rating) pairs, in any order, and movies); returns user id ->
+# the user's predicted stars for those movies
 Rater = Callable[
-    [Mapping[int, tuple[Sequence[tuple[int, float]], Sequence[int]]]], dict[int, list[float]]
+    [Mapping[int, tuple[Collection[tuple[int, float]], Sequence[int]]]], dict[int, list[float]]
 ]
 
 
@@ -161,9 +161,7 @@ def process_batch(ctx: Context, batch_id: int, messages: Sequence[Message]) -> B
             recs[user_id] = popular_recs(ctx, histories[user_id])
     stars = {}
     if ctx.rater is not None:
-        stars = ctx.rater(
-            {u: (sorted(histories[u].items()), [r[0] for r in recs[u]]) for u in users}
-        )
+        stars = ctx.rater({u: (histories[u].items(), [r[0] for r in recs[u]]) for u in users})
     lists = {u: rows_for(recs[u], ctx.movies, stars.get(u)) for u in users}
     ctx.store.write_users(ratings, lists, ctx.model_version)
     if good:

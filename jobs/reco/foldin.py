@@ -36,8 +36,9 @@ the per-user ones to the bit, and the recommendations the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -293,8 +294,9 @@ def recommend(
 
 @dataclass
 class _Rated:
-    """Several users' rated movies that the model knows, flat: user after user, in the order
-    given (movies the model lacks are left out)."""
+    """Several users' rated movies that the model knows, flat: user after user, each user's
+    ``(movie_id, rating)`` pairs in the order ``sorted`` gives them (whatever order they come
+    in), without the movies the model lacks."""
 
     user: np.ndarray  # (R,) which user (0, 1, ...) each row is of
     pos: np.ndarray  # (R,) the movie's row in the factor table
@@ -303,10 +305,13 @@ class _Rated:
     starts: np.ndarray  # (B,) each user's first row
 
     @classmethod
-    def of(cls, items: ItemFactors, rated: Sequence[Sequence[tuple[int, float]]]) -> _Rated:
-        ids = np.fromiter((m for pairs in rated for m, _ in pairs), dtype=np.int64)
-        values = np.fromiter((r for pairs in rated for _, r in pairs), dtype=np.float64)
-        user = np.repeat(np.arange(len(rated)), [len(pairs) for pairs in rated])
+    def of(cls, items: ItemFactors, rated: Sequence[Collection[tuple[int, float]]]) -> _Rated:
+        sizes = [len(pairs) for pairs in rated]
+        flat = np.fromiter(chain.from_iterable(chain.from_iterable(rated)), dtype=np.float64)
+        ids, values = flat[0::2].astype(np.int64), flat[1::2]
+        user = np.repeat(np.arange(len(rated)), sizes)
+        order = np.lexsort((values, ids, user))
+        user, ids, values = user[order], ids[order], values[order]
         pos, known = items.rows(ids)
         counts = np.bincount(user[known], minlength=len(rated))
         return cls(user[known], pos[known], values[known], counts, np.cumsum(counts) - counts)
@@ -366,7 +371,7 @@ def _scores(items: ItemFactors, x: np.ndarray) -> np.ndarray:
 
 def recommend_many(
     items: ItemFactors,
-    histories: Mapping[int, Iterable[tuple[int, float]]],
+    histories: Mapping[int, Collection[tuple[int, float]]],
     params: FoldInParams,
     n: int,
     because: int = 2,
@@ -374,7 +379,7 @@ def recommend_many(
     """``recommend`` for each user of ``histories`` (user id -> (movie_id, rating) pairs):
     user id -> what ``recommend(items, sorted(pairs), params, n, because)`` returns."""
     users = list(histories)
-    rated = [sorted(histories[u]) for u in users]
+    rated = [histories[u] for u in users]
     costs = [len(items.movie_ids) + items.rank * len(pairs) for pairs in rated]
     out: dict = {}
     for part in _chunks(costs):
@@ -398,7 +403,7 @@ def _recommend_chunk(items, rated, params: FoldInParams, n: int, because: int) -
     full = (np.isfinite(scores).sum(axis=1) >= n) & (n > 0)
     out: list = [None] * len(rated)
     for i in np.setdiff1d(warm, users[full]):
-        out[i] = recommend(items, rated[i], params, n, because)
+        out[i] = recommend(items, sorted(rated[i]), params, n, because)
     users, low, scores = users[full], low[full], scores[full]
     best = _best(scores, items.movie_ids, n)
     if because > 0:
@@ -423,12 +428,10 @@ def _reasons(items, batch: _Rated, users, a_inv_y, w, *, because: int) -> list[l
         ids = np.broadcast_to(items.movie_ids[pos][:, None, :], added.shape)
         order = np.lexsort((ids, -added), axis=-1)[..., :because]
         chosen = np.take_along_axis(ids, order, -1).tolist()
-        adds = (np.take_along_axis(added, order, -1) > 0).tolist()
-        for i, movies, positive in zip(part, chosen, adds, strict=True):
-            out[i] = [
-                tuple(m for m, p in zip(ms, ps, strict=True) if p)
-                for ms, ps in zip(movies, positive, strict=True)
-            ]
+        # the largest first: the ones that add something are a prefix
+        counts = (np.take_along_axis(added, order, -1) > 0).sum(axis=-1).tolist()
+        for i, movies, count in zip(part.tolist(), chosen, counts, strict=True):
+            out[i] = [tuple(ms[:c]) for ms, c in zip(movies, count, strict=True)]
     return out
 
 
@@ -494,8 +497,9 @@ class RatingModel:
         item = np.where(known, self.biases[pos] + self.items.factors[pos] @ x_u, 0.0)
         return [float(s) for s in np.clip(self.mu + b_u + item, *STARS)]
 
-    def fold_in_many(self, rated: Sequence[Sequence[tuple[int, float]]]):
-        """``fold_in`` of each user of ``rated``, stacked: ``(b_u (B,), x_u (B, rank))``."""
+    def fold_in_many(self, rated: Sequence[Collection[tuple[int, float]]]):
+        """``fold_in(sorted(pairs))`` of each user's pairs of ``rated``, stacked:
+        ``(b_u (B,), x_u (B, rank))``."""
         batch = _Rated.of(self.items, rated)
         warm = np.flatnonzero(batch.counts)
         residual = batch.values - self.mu - self.biases[batch.pos]
@@ -511,10 +515,11 @@ class RatingModel:
         return b, x
 
     def predict_many(
-        self, requests: Mapping[int, tuple[Sequence[tuple[int, float]], Sequence[int]]]
+        self, requests: Mapping[int, tuple[Collection[tuple[int, float]], Sequence[int]]]
     ) -> dict[int, list[float]]:
         """``predict`` for each user of ``requests`` (user id -> (the user's (movie_id, rating)
-        pairs, the movies to predict)): user id -> the predicted stars of those movies."""
+        pairs, the movies to predict)): user id -> the predicted stars of those movies, as
+        ``predict(sorted(pairs), movies)`` gives them (the pairs' order changes the last bits)."""
         users = list(requests)
         costs = [self.items.rank * len(requests[u][0]) for u in users]
         out: dict = {}
@@ -530,5 +535,6 @@ class RatingModel:
         pos, known = self.items.rows(np.fromiter((m for ms in movies for m in ms), np.int64))
         dots = np.einsum("ij,ij->i", self.items.factors[pos], x[user])
         item = np.where(known, self.biases[pos] + dots, 0.0)
-        stars = np.clip((self.mu + b)[user] + item, *STARS)
-        return [part.tolist() for part in np.split(stars, np.cumsum([len(m) for m in movies])[:-1])]
+        stars = np.clip((self.mu + b)[user] + item, *STARS).tolist()
+        ends = np.cumsum([len(m) for m in movies]).tolist()
+        return [stars[lo:hi] for lo, hi in zip([0, *ends[:-1]], ends, strict=True)]
