@@ -122,13 +122,15 @@ def test_recommend_many_is_recommend_for_each_user(params, n, because):
     assert any(recs is not None and len(recs) < n for recs in got.values()) == (n > 3)
 
 
-def test_recommend_many_in_chunks_is_the_same(monkeypatch):
+def test_recommend_many_in_chunks_and_blocks_is_the_same(monkeypatch):
     rng = np.random.default_rng(3)
     items = random_items(rng, 50, 4)
     histories = random_histories(rng, 50, 60)
     params = FoldInParams(0.1, True, 1.0)
     whole = foldin.recommend_many(items, histories, params, 5)
     monkeypatch.setattr(foldin, "CHUNK_CELLS", 120)  # a chunk a user or two
+    assert foldin.recommend_many(items, histories, params, 5) == whole
+    monkeypatch.setattr(foldin, "BLOCK", 3)  # 17 blocks: the top 5 bounded by block maxima
     assert foldin.recommend_many(items, histories, params, 5) == whole
     assert foldin.recommend_many(items, {}, params, 5) == {}
 
