@@ -353,7 +353,10 @@ CHUNK_CELLS = 1 << 21
 
 
 def _chunks(costs: Sequence[int]) -> list[slice]:
-    """Consecutive slices of users of about ``CHUNK_CELLS`` summed cost (one user at least)."""
+    """Consecutive slices of users of about ``CHUNK_CELLS`` summed cost (one user at least);
+    none for no users."""
+    if not len(costs):
+        return []
     ends = np.cumsum(costs, dtype=np.int64)
     cuts = np.flatnonzero(np.diff((ends - costs) // CHUNK_CELLS)) + 1
     bounds = [0, *cuts.tolist(), len(costs)]

@@ -106,6 +106,20 @@ def test_each_recommendation_carries_the_predicted_stars_of_the_rating_model():
     assert [r.stars for r in plain.store.recommendations[42]] == [None] * 5
 
 
+def test_a_batch_without_a_valid_rating_is_counted_with_the_rating_model_too():
+    rating = RatingModel.from_rows(
+        3.5, 5.0, 0.1, zip(ITEMS.movie_ids, [0.0] * 20, ITEMS.factors, strict=True)
+    )
+    ctx = context()
+    ctx.rater = rating.predict_many
+    empty = batch.process_batch(ctx, 0, [])
+    assert (empty.valid, empty.invalid, empty.users_updated) == (0, 0, 0)
+    bad = batch.process_batch(ctx, 1, [batch.Message(b"{oops", "t", 0, 0), m(1, 99, 4.0, offset=1)])
+    assert (bad.valid, bad.invalid, bad.users_updated) == (0, 2, 0)
+    assert len(ctx.dead_letters.letters) == 2
+    assert ctx.store.recommendations == {}
+
+
 def test_replayed_batch_changes_nothing():
     ctx = context()
     messages = [m(1, 3, 4.0, offset=0), m(1, 4, 2.0, offset=1), batch.Message(b"x", "t", 0, 2)]
