@@ -29,7 +29,10 @@ bounded by the rates and seconds; traffic goes to the test host only.
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from cassandra.auth import PlainTextAuthProvider
@@ -54,24 +57,68 @@ def install_baseline(host: str, revision: str) -> None:
     common.on_host(host, f"chmod -R a+rX {BASELINE_DIR}")
 
 
-def measure(session, catalogue: list[int], rates: list[int], args) -> list[dict]:
-    pipeline.latency_run(session, rates[0], args.warm_up, args.settle, catalogue)
-    return [pipeline.latency_run(session, r, args.seconds, args.settle, catalogue) for r in rates]
+# The streaming job's line for each micro-batch, and its summary of recent ones (jobs.stream).
+BATCH_LINE = re.compile(r"batch \d+: (\d+) valid, (\d+) invalid, .* in (\d+) ms")
+PHASES_LINE = re.compile(r"recent micro-batches: (.*)")
 
 
-def variant(host: str, name: str, options: str, env: str, run) -> dict:
-    print(f"bench: {name}: {options} {env}".rstrip(), flush=True)
-    pipeline.start_stream(host, name, options, env)
-    try:
-        runs = run()
-    finally:
-        pipeline.stop_stream(host, name)
-    sustained = [r["rate"] for r in runs if r["sustained"]]
+def batches(host: str, name: str, since: float) -> dict:
+    """What the variant's micro-batches did since ``since`` (epoch s), from its log: how many
+    had input, their mean messages, the mean milliseconds of its own work on them (validation,
+    Cassandra, fold-in: ``process_batch``), and the last summary of Spark's phases."""
+    log = common.on_host(
+        host, f"journalctl -u movielens-bench-{name} --since @{since:.0f} -o cat", check=False
+    )
+    done = [tuple(map(int, m.groups())) for m in BATCH_LINE.finditer(log)]
+    done = [(v + i, ms) for v, i, ms in done if v + i]
+    phases = PHASES_LINE.findall(log)
     return {
-        "options": options,
-        "runs": runs,
-        "highest_sustained_rate": max(sustained) if sustained else None,
+        "batches": len(done),
+        "mean_messages": round(sum(n for n, _ in done) / len(done), 1) if done else None,
+        "mean_own_ms": round(sum(ms for _, ms in done) / len(done), 1) if done else None,
+        "spark_phases": phases[-1] if phases else None,
     }
+
+
+@dataclass
+class Bench:
+    """The run's settings, its Cassandra session and the movies its ratings are of."""
+
+    args: argparse.Namespace
+    session: object
+    catalogue: list[int]
+
+    def latency(self, rate: int, seconds: float) -> dict:
+        args = self.args
+        return pipeline.latency_run(self.session, rate, seconds, args.settle, self.catalogue)
+
+    def measure(self, name: str, rates: list[int]) -> list[dict]:
+        """The warm-up, then each rate; with each run, what its micro-batches did."""
+        self.latency(rates[0], self.args.warm_up)
+        runs = []
+        for rate in rates:
+            since = time.time()
+            runs.append(
+                self.latency(rate, self.args.seconds) | batches(self.args.host, name, since)
+            )
+            print(f"bench: {name} at {rate}/s: {runs[-1]}", flush=True)
+        return runs
+
+    def variant(self, name: str, options: str, env: str = "", rates=None) -> dict:
+        """``measure`` with the streaming job run as ``name`` with ``options`` and ``env``."""
+        host = self.args.host
+        print(f"bench: {name}: {options} {env}".rstrip(), flush=True)
+        try:
+            pipeline.start_stream(host, name, f"{options} --progress-every 10", env)
+            runs = self.measure(name, rates or self.args.rate_list)
+        finally:
+            pipeline.stop_stream(host, name)
+        sustained = [r["rate"] for r in runs if r["sustained"]]
+        return {
+            "options": options,
+            "runs": runs,
+            "highest_sustained_rate": max(sustained) if sustained else None,
+        }
 
 
 def table(figures: dict) -> str:
@@ -112,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--settle", type=float, default=60.0)
     p.add_argument("--password", default="lab-movielens-secret", help="Cassandra login movielens")
     args = p.parse_args(argv)
-    rates = [int(r) for r in args.rates.split(",")]
+    rates = args.rate_list = [int(r) for r in args.rates.split(",")]
 
     install_baseline(args.host, args.baseline)
     triggers = [float(t) for t in args.now_triggers.split(",") if t]
@@ -127,32 +174,21 @@ def main(argv: list[str] | None = None) -> int:
     session = cluster.connect("reco")
     catalogue = pipeline.movies(args.host, args.dataset)
     try:
+        bench = Bench(args, session, catalogue)
         figures = {
-            (f"now-{t:g}" if args.now_triggers else "now"): variant(
-                args.host,
-                f"now-{t:g}",
-                f"--trigger-seconds {t:g}",
-                "",
-                lambda: measure(session, catalogue, rates, args),
+            (f"now-{t:g}" if args.now_triggers else "now"): bench.variant(
+                f"now-{t:g}", f"--trigger-seconds {t:g}"
             )
             for t in triggers
         }
-        figures |= {
-            "baseline": variant(
-                args.host,
-                "baseline",
-                f"--trigger-seconds {args.baseline_trigger:g}",
-                f"MOVIELENS_CODE={BASELINE_DIR}",
-                lambda: measure(session, catalogue, rates, args),
-            ),
-            "als-subset": variant(
-                args.host,
-                "als-subset",
-                "--scorer als-subset --trigger-seconds 1",
-                "",
-                lambda: measure(session, catalogue, rates[:1], args),
-            ),
-        }
+        figures["baseline"] = bench.variant(
+            "baseline",
+            f"--trigger-seconds {args.baseline_trigger:g}",
+            f"MOVIELENS_CODE={BASELINE_DIR}",
+        )
+        figures["als-subset"] = bench.variant(
+            "als-subset", "--scorer als-subset --trigger-seconds 1", rates=rates[:1]
+        )
     finally:
         cluster.shutdown()
     result = {
