@@ -36,10 +36,9 @@ def tool(name: str) -> str | None:
     )
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory) -> Path:
-    """The role's templates rendered for inventories/cluster's layout (a monitoring host)."""
-    tmp = tmp_path_factory.mktemp("monitoring")
+def render(tmp: Path, extra: dict | None = None) -> Path:
+    """The role's templates rendered for inventories/cluster's layout (a monitoring host), with
+    extra variables for every host."""
     nodes = {name: {"ansible_host": address} for name, address in HOSTS.items()}
     nodes["node1"].update(ansible_connection="local", ansible_python_interpreter=sys.executable)
     inventory = {
@@ -68,6 +67,7 @@ def rendered(tmp_path_factory) -> Path:
     variables = {
         "monitoring_rules_dir": str(tmp / "rules"),
         "monitoring_ca_file": str(tmp / "ca.crt"),
+        **(extra or {}),
     }
     play = [
         {
@@ -103,6 +103,11 @@ def rendered(tmp_path_factory) -> Path:
     return tmp
 
 
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    return render(tmp_path_factory.mktemp("monitoring"))
+
+
 def test_targets_come_from_the_inventory_groups(rendered):
     config = yaml.safe_load((rendered / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
@@ -123,6 +128,14 @@ def test_targets_come_from_the_inventory_groups(rendered):
     assert page["scheme"] == "https" and page["static_configs"][0]["targets"] == ["10.0.0.11:8050"]
     alerting = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
     assert alerting == ["10.0.0.11:9095"]
+
+
+def test_in_secure_mode_no_job_scrapes_the_spark_uis_which_ask_for_tickets(tmp_path):
+    config = render(tmp_path, {"kerberos_realm": "LAB.EXAMPLE"}) / "prometheus.yml"
+    jobs = {job["job_name"] for job in yaml.safe_load(config.read_text())["scrape_configs"]}
+    spark_uis = {"spark-master-metrics", "spark-applications", "spark-worker-metrics"}
+    assert not jobs & spark_uis
+    assert {"spark-master", "spark-worker", "spark-history", "hadoop-namenode"} <= jobs
 
 
 def test_alertmanager_sends_everything_to_the_alert_log(rendered):
