@@ -172,7 +172,9 @@ def build_context(spark, args, security: kafka_security.KafkaSecurity) -> batch.
 
 def make_handler(ctx: batch.Context, metrics: stream_metrics.StreamMetrics | None = None):
     def handle(frame, batch_id: int) -> None:
+        started = time.monotonic()
         rows = frame.select("value", "topic", "partition", "offset", "timestamp").collect()
+        read_ms = (time.monotonic() - started) * 1000
         messages = [
             batch.Message(
                 bytes(r["value"]) if r["value"] is not None else None,
@@ -192,13 +194,15 @@ def make_handler(ctx: batch.Context, metrics: stream_metrics.StreamMetrics | Non
                 stream_metrics.now(),
             )
         log.info(
-            "batch %d: %d valid, %d invalid, %d users updated (%d cold) in %d ms",
+            "batch %d: %d valid, %d invalid, %d users updated (%d cold) in %d ms (read from "
+            "Kafka in %d ms)",
             batch_id,
             stats.valid,
             stats.invalid,
             stats.users_updated,
             stats.cold_users,
             stats.duration_ms,
+            read_ms,
         )
 
     return handle

@@ -58,26 +58,39 @@ def install_baseline(host: str, revision: str) -> None:
 
 
 # The streaming job's line for each micro-batch, and its summary of recent ones (jobs.stream).
-BATCH_LINE = re.compile(r"batch \d+: (\d+) valid, (\d+) invalid, .* in (\d+) ms")
+BATCH_LINE = re.compile(
+    r"batch \d+: (\d+) valid, (\d+) invalid, \d+ users updated \(\d+ cold\) in (\d+) ms"
+    r"(?: \(read from Kafka in (\d+) ms\))?"
+)
 PHASES_LINE = re.compile(r"recent micro-batches: (.*)")
 
 
 def batches(host: str, name: str, since: float) -> dict:
     """What the variant's micro-batches did since ``since`` (epoch s), from its log: how many
     had input, their mean messages, the mean milliseconds of its own work on them (validation,
-    Cassandra, fold-in: ``process_batch``), and the last summary of Spark's phases."""
+    Cassandra, fold-in: ``process_batch``) and of reading them from Kafka into Python (where
+    the job logs it), and the last summary of Spark's phases."""
     log = common.on_host(
         host, f"journalctl -u movielens-bench-{name} --since @{since:.0f} -o cat", check=False
     )
-    done = [tuple(map(int, m.groups())) for m in BATCH_LINE.finditer(log)]
-    done = [(v + i, ms) for v, i, ms in done if v + i]
+    done = [
+        (int(valid) + int(invalid), int(own), None if read == "" else int(read))
+        for valid, invalid, own, read in BATCH_LINE.findall(log)
+        if int(valid) + int(invalid)
+    ]
     phases = PHASES_LINE.findall(log)
+    reads = [read for _, _, read in done if read is not None]
     return {
         "batches": len(done),
-        "mean_messages": round(sum(n for n, _ in done) / len(done), 1) if done else None,
-        "mean_own_ms": round(sum(ms for _, ms in done) / len(done), 1) if done else None,
+        "mean_messages": mean([n for n, _, _ in done]),
+        "mean_own_ms": mean([own for _, own, _ in done]),
+        "mean_read_ms": mean(reads),
         "spark_phases": phases[-1] if phases else None,
     }
+
+
+def mean(values: list) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
 
 
 @dataclass
