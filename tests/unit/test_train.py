@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +12,7 @@ from jobs import stream, train
 from jobs.kafka_security import KafkaSecurity
 from jobs.movielens import synthetic
 from jobs.movielens.formats import Rating
-from jobs.reco import model_store, tuning
+from jobs.reco import model_store, stream_metrics, tuning
 from jobs.reco.validate import to_message
 
 # The setting a tuning run left in <models>/tune/best.json (rank 8 is no default).
@@ -213,8 +214,13 @@ def test_stream_handler_on_the_published_model(spark, published, scorer):
         [(v, "movielens_ratings", 0, i, appended) for i, v in enumerate(values)],
         "value binary, topic string, partition int, offset long, timestamp timestamp",
     )
-    stream.make_handler(ctx)(frame, 0)
+    metrics = stream_metrics.StreamMetrics()
+    stream.make_handler(ctx, metrics)(frame, 0)
     stats = ctx.store.stats[("movielens", 0)]
+    # each message's latency runs from its Kafka timestamp to the end of its batch
+    assert metrics.latency_count == len(values)
+    latency = metrics.latency_sum / len(values)
+    assert latency == pytest.approx(time.time() - appended.timestamp(), abs=120)
     assert (stats.valid, stats.invalid, stats.users_updated) == (3, 1, 2)
     assert ctx.dead_letters.letters[0]["reason"].startswith("not JSON")
     for user in (1, 999_999):  # 999999: a user the model never saw
