@@ -44,9 +44,6 @@ from jobs.reco.split import METHODS, split_ratings
 log = logging.getLogger("jobs.train")
 
 DEFAULTS = tuning.DEFAULTS
-# Up to this many ratings, the model to serve (on all ratings) is trained beside the evaluated
-# one (on the training split): on small data a fit mostly waits on Spark's scheduling.
-REFIT_BESIDE_MAX_RATINGS = 2_000_000
 
 
 def parser() -> argparse.ArgumentParser:
@@ -215,7 +212,6 @@ def run(spark, args: argparse.Namespace) -> dict:
         ratings = ratings.cache()
         counts = {"ratings": ratings.count(), "movies": movies.count(), "rejects": rejects.count()}
     log.info("format %s: %s", fmt.name, counts)
-    args.ratings_count = counts["ratings"]
     if counts["rejects"]:
         log.warning("%d rejected lines, written to %s/rejects", counts["rejects"], out)
         rejects.write.mode("overwrite").json(fsutil.join(out, "rejects"))
@@ -260,66 +256,41 @@ def run(spark, args: argparse.Namespace) -> dict:
 
 
 def ranking_model(args: argparse.Namespace, ratings, train, test):
-    """(the implicit ALS model to serve, its report beside most-popular's on ``test``); with
-    ``--refit`` the model on all ratings is trained beside the evaluated one."""
+    """(the implicit ALS model to serve, its report beside most-popular's on ``test``)."""
     als = build_als(args)
-
-    def evaluated():
-        with common.timed(f"training ALS {als_params(args)} on the training split", log):
-            model = als.fit(train)
-        with common.timed("evaluating against the most-popular baseline", log):
-            report = evaluation.evaluate(
-                model,
-                train,
-                test,
-                args.implicit,
-                k=args.k,
-                threshold=args.relevance or None,
-                max_users=args.eval_users,
-                seed=args.seed,
-            )
-        return model, report
-
-    def refitted():
+    with common.timed(f"training ALS {als_params(args)} on the training split", log):
+        model = als.fit(train)
+    with common.timed("evaluating against the most-popular baseline", log):
+        report = evaluation.evaluate(
+            model,
+            train,
+            test,
+            args.implicit,
+            k=args.k,
+            threshold=args.relevance or None,
+            max_users=args.eval_users,
+            seed=args.seed,
+        )
+    if args.refit:
         with common.timed("training ALS on all ratings", log):
-            return als.fit(ratings)
-
-    return beside_refit(args, evaluated, refitted)
+            model = als.fit(ratings)
+    return model, report
 
 
 def stars_model(args: argparse.Namespace, ratings, train, test):
-    """(the rating model to serve, its report beside the baselines'), (None, None) without;
-    with ``--refit`` the model on all ratings is trained beside the evaluated one."""
+    """(the rating model to serve, its report beside the baselines'), (None, None) without."""
     if not args.rating:
         return None, None
     settings = rating_settings(args)
-
-    def evaluated():
-        with common.timed(f"training the rating model {settings}", log) as fit:
-            trained = rating.train(train, settings, args.seed, args.blocks)
-        with common.timed("evaluating the rating model against the baselines", log):
-            report = evaluation.rating_report(trained, train, test)
-        report["train_s"] = round(fit.seconds, 1)
-        return trained, report
-
-    def refitted():
+    with common.timed(f"training the rating model {settings}", log) as fit:
+        trained = rating.train(train, settings, args.seed, args.blocks)
+    with common.timed("evaluating the rating model against the baselines", log):
+        report = evaluation.rating_report(trained, train, test)
+    report["train_s"] = round(fit.seconds, 1)
+    if args.refit:
         with common.timed("training the rating model on all ratings", log):
-            return rating.train(ratings, settings, args.seed, args.blocks)
-
-    return beside_refit(args, evaluated, refitted)
-
-
-def beside_refit(args: argparse.Namespace, evaluated, refitted):
-    """``(model, report)`` of ``evaluated``; with ``--refit`` the model is ``refitted``'s, run
-    in a thread beside it (the fits are independent) up to ``REFIT_BESIDE_MAX_RATINGS``
-    ratings, after it above (two fits at once need twice the memory)."""
-    if not args.refit:
-        return evaluated()
-    if args.ratings_count > REFIT_BESIDE_MAX_RATINGS:
-        _, report = evaluated()
-        return refitted(), report
-    (_, report), model = common.in_parallel(evaluated, refitted)
-    return model, report
+            trained = rating.train(ratings, settings, args.seed, args.blocks)
+    return trained, report
 
 
 def write_version(
