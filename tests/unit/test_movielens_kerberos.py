@@ -7,7 +7,6 @@ keytab before its HDFS commands and hands the keytab to spark-submit, and the jo
 
 from __future__ import annotations
 
-import json
 import shlex
 import subprocess
 from pathlib import Path
@@ -40,26 +39,8 @@ def render(directory: Path, realm: str | None) -> dict:
         for name, template in FILES.items()
     ]
     facts = "{{ {'keytabs': movielens_keytabs if movielens_kerberos else []} | to_json }}"
-    tasks.append(
-        {
-            "ansible.builtin.copy": {
-                "content": facts,
-                "dest": f"{directory}/facts.json",
-                "mode": "0644",
-            }
-        }
-    )
-    play = [
-        {
-            "hosts": "node1",
-            "gather_facts": False,
-            "vars_files": [str(ROLE / "defaults/main.yml"), str(ROLE / "vars/main.yml")],
-            "tasks": tasks,
-        }
-    ]
-    result = localplay.run(directory, inventory, json.dumps(play))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    rendered = json.loads((directory / "facts.json").read_text())
+    vars_files = [ROLE / "defaults/main.yml", ROLE / "vars/main.yml"]
+    rendered = localplay.render(directory, inventory, vars_files, tasks, facts)
     for name in FILES:
         rendered[name] = (directory / name).read_text()
     return rendered

@@ -57,30 +57,11 @@ def render(directory: Path, realm: str | None) -> dict:
             "loop": "{{ spark_daemons }}",
             "loop_control": {"loop_var": "spark_daemon"},
         },
-        {
-            "ansible.builtin.copy": {
-                "content": facts,
-                "dest": f"{directory}/facts.json",
-                "mode": "0644",
-            }
-        },
     ]
-    play = [
-        {
-            "hosts": "node1",
-            "gather_facts": False,
-            "vars_files": [
-                str(ROLES / "common/defaults/main.yml"),
-                str(ROLES / "spark/defaults/main.yml"),
-                str(ROLES / "spark/vars/main.yml"),
-            ],
-            "tasks": tasks,
-        }
-    ]
-    result = localplay.run(directory, inventory, json.dumps(play))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    rendered = {name: (directory / name).read_text() for name in FILES}
-    return rendered | json.loads((directory / "facts.json").read_text())
+    roles = ("common/defaults", "spark/defaults", "spark/vars")
+    vars_files = [ROLES / f"{role}/main.yml" for role in roles]
+    facts = localplay.render(directory, inventory, vars_files, tasks, facts)
+    return {name: (directory / name).read_text() for name in FILES} | facts
 
 
 @pytest.fixture(scope="module")
