@@ -202,7 +202,7 @@ def make_handler(ctx: batch.Context, metrics: stream_metrics.StreamMetrics | Non
                 stats.valid,
                 stats.invalid,
                 stats.users_updated,
-                [stream_metrics.kafka_seconds(r["timestamp"]) for r in rows],
+                [r["timestamp"] or 0.0 for r in rows],  # epoch seconds (BATCH_COLUMNS)
                 stream_metrics.now(),
             )
         log.info(

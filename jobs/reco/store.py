@@ -273,18 +273,15 @@ class CassandraStore:
             mine.setdefault(r.user_id, []).append(r)
         writes = []
         for user_id in sorted(set(mine) | set(lists)):
-            chunks = [
-                mine.get(user_id, [])[i : i + RATINGS_PER_WRITE]
-                for i in range(0, max(len(mine.get(user_id, [])), 1), RATINGS_PER_WRITE)
-            ]
-            for k, chunk in enumerate(chunks):
+            theirs = mine.get(user_id, [])
+            # a user with no new rating still has one write: their top-N
+            for first in range(0, max(len(theirs), 1), RATINGS_PER_WRITE):
                 write = BatchStatement(batch_type=BatchType.UNLOGGED)
-                for r in chunk:
+                for r in theirs[first : first + RATINGS_PER_WRITE]:
                     write.add(self._upsert, (user_id, r.movie_id, r.rating, r.ts, r.ts * 1_000_000))
-                if k == 0 and user_id in lists:
+                if first == 0 and user_id in lists:
                     self._add_top_n(write, user_id, lists[user_id], version, t)
-                if write:
-                    writes.append((write, ()))
+                writes.append((write, ()))
         self._run(writes)
 
     def _add_top_n(self, write, user_id: int, rows: Sequence[RecRow], version: str, t: int):

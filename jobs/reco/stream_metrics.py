@@ -254,12 +254,5 @@ def serve(metrics: StreamMetrics, host: str, port: int) -> ThreadingHTTPServer:
     return server
 
 
-def kafka_seconds(value) -> float:
-    """A Kafka timestamp as Spark hands it to Python (a datetime), in epoch seconds."""
-    if isinstance(value, datetime):
-        return value.timestamp()
-    return float(value or 0.0)
-
-
 def now() -> float:
     return time.time()
