@@ -99,3 +99,40 @@ def test_cli(tmp_path):
     assert (tmp_path / "rating.csv").exists() and (tmp_path / "movie.csv").exists()
     ratings, bad = formats.read_ratings(tmp_path)
     assert len(bad) == 2 and len(ratings) > 600
+
+
+@pytest.mark.parametrize("malformed", [40, 10_000])  # some; one before every rating
+@pytest.mark.parametrize("fmt_name", sorted(formats.FORMATS))
+def test_written_block_by_block_as_in_memory(tmp_path, monkeypatch, fmt_name, malformed):
+    """The command line's path (a block of users at a time, nothing kept) writes the same
+    bytes as generating everything in memory first, malformed lines in the same places (with
+    one before every rating: at the first and at every block's edges too)."""
+    monkeypatch.setattr(synthetic.Draw, "USERS_PER_BLOCK", 7)  # many blocks
+    shape = {"users": 40, "movies": 90, "ratings": 1500, "seed": 8}
+    whole = synthetic.write(
+        synthetic.generate(**shape), str(tmp_path / "whole"), fmt_name, malformed=malformed, seed=8
+    )
+    draw = synthetic.Draw(**shape)
+    heard = []
+    blocks = synthetic.write_blocks(
+        draw.blocks(),
+        draw.total,
+        draw.movies,
+        str(tmp_path / "blocks"),
+        fmt_name=fmt_name,
+        malformed=malformed,
+        seed=8,
+        progress=heard.append,
+    )
+    assert blocks == whole and whole["malformed"] == min(malformed, draw.total)
+    for name in sorted(p.name for p in (tmp_path / "whole").iterdir()):
+        assert (tmp_path / "blocks" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
+    assert len(heard) == 6 and heard[-1] == whole["ratings"]  # 40 users, blocks of 7
+
+
+def test_movies_come_after_the_ratings():
+    draw = synthetic.Draw(users=10, movies=30, ratings=300, seed=1)
+    with pytest.raises(RuntimeError, match="after every block"):
+        draw.movies()
+    assert sum(len(b) for b in draw.blocks()) == draw.total
+    assert len(draw.movies()) == 30
