@@ -193,6 +193,7 @@ def make_handler(ctx: batch.Context, metrics: stream_metrics.StreamMetrics | Non
                 r["topic"],
                 r["partition"],
                 r["offset"],
+                r["timestamp"] or 0.0,  # epoch seconds (BATCH_COLUMNS)
             )
             for r in rows
         ]
@@ -202,7 +203,7 @@ def make_handler(ctx: batch.Context, metrics: stream_metrics.StreamMetrics | Non
                 stats.valid,
                 stats.invalid,
                 stats.users_updated,
-                [r["timestamp"] or 0.0 for r in rows],  # epoch seconds (BATCH_COLUMNS)
+                stats.sent,
                 stream_metrics.now(),
             )
         log.info(

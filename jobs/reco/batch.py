@@ -53,6 +53,7 @@ class Message:
     topic: str = ""
     partition: int = 0
     offset: int = 0
+    timestamp: float = 0.0  # Kafka's, epoch seconds (the producer's send)
 
 
 # user id -> that user's ratings {movie: rating} ; returns user id -> [(movie, score)] or
@@ -143,6 +144,7 @@ def process_batch(ctx: Context, batch_id: int, messages: Sequence[Message]) -> B
             ctx.dead_letters.send(dead_letter(reason, msg.value, source, batch_id))
         else:
             stats.valid += 1
+            stats.sent.append(msg.timestamp)
             good.append((rating, msg))
     ctx.dead_letters.flush()
 

@@ -67,6 +67,7 @@ class BatchStats:
     duration_ms: int = 0
     last_user_id: int | None = None  # the user of the batch's last valid message
     offsets: dict[int, int] = field(default_factory=dict)  # partition -> next offset
+    sent: list[float] = field(default_factory=list)  # the valid messages' Kafka timestamps
 
 
 class Store(Protocol):
