@@ -3,11 +3,14 @@ server's each refuse a request without a Kerberos ticket (401, asking for Negoti
 the same request with one (SPNEGO, Hadoop's authentication filter with the host's HTTP/
 principal); the master and the workers refuse a user with a ticket whom spark_ui_acls leaves
 out (403). The daemons read a copy of the host's HTTP/ keytab with the same keys, readable by
-spark only."""
+spark only. A driver's own UI (the streaming job's, on YARN) sends every other host to the
+ResourceManager's web proxy, which asks for a ticket too."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import re
 
 import pytest
 
@@ -127,3 +130,31 @@ def test_the_daemons_keytab_is_a_copy_of_the_hosts_http_keytab_only_spark_reads(
     for user in ("hdfs", "yarn", "movielens", "spark"):
         reads = host.run(f"sudo -u {user} klist -k {SPARK_HTTP_KEYTAB}").rc == 0
         assert reads == (user == "spark"), f"{user} reading {SPARK_HTTP_KEYTAB}"
+
+
+def test_the_streams_driver_ui_sends_other_hosts_to_the_proxy_which_asks_for_a_ticket(
+    host, name, jobs_login
+):
+    """A driver's UI has no login of its own; on YARN, Spark puts YARN's AmIpFilter in front of
+    it, which answers every host but the ResourceManager's with a redirect to the RM's web
+    proxy (HTTPS, SPNEGO). Asked from the control node here: another host."""
+    address, _, port = inventory.endpoint("movielens", "stream_ui").rpartition(":")
+    ui = http.client.HTTPConnection(address, int(port), timeout=30)
+    try:
+        ui.request("GET", "/api/v1/applications")
+        answer = ui.getresponse()
+        assert answer.status == 302, answer.read()[:500]
+        moved_to = answer.getheader("Location")
+    finally:
+        ui.close()
+    proxy = inventory.endpoint("hadoop_resourcemanager", "resourcemanager_https")
+    found = re.fullmatch(
+        rf"https://{re.escape(name)}:{proxy.rpartition(':')[2]}/proxy/redirect/"
+        r"(application_\d+_\d+)/api/v1/applications",
+        moved_to,
+    )
+    assert found, moved_to
+    target = f"https://{name}:{proxy.rpartition(':')[2]}/proxy/{found[1]}/api/v1/applications"
+    assert status(host, "movielens", target, None) == "401"
+    apps = json.loads(get(host, "movielens", target, jobs_login, "-L"))
+    assert [app["name"] for app in apps] == ["movielens-stream"]
