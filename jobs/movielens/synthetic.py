@@ -23,7 +23,7 @@ in CSV), titles with double quotes, Latin-1 letters, a few without a year, and o
 with ``(no genres listed)``.
 
 CLI (writes a block of users at a time, so its memory does not grow with the ratings: about
-300 MiB for MovieLens 25M's shape, against 6.6 GiB and growing when it kept every rating)::
+400 MiB for MovieLens 25M's shape, against 6.6 GiB and growing when it kept every rating)::
 
     python -m jobs.movielens.synthetic --out DIR [--users 600] [--movies 9000]
         [--ratings 100000] [--seed 42] [--format latest|kaggle|ml-1m|ml-100k] [--malformed N]
