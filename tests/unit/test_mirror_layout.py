@@ -24,7 +24,7 @@ from tools.mirror.maven import Artifact
 CATALOG = Path(__file__).parents[2] / "files/artifacts.yml"
 
 
-def art(group: str, name: str, version: str = "3.3.6") -> Artifact:
+def art(group: str, name: str, version: str = "3.4.2") -> Artifact:
     return Artifact(group, name, version, "jar", "", Path(f"/m2/{name}-{version}.jar"))
 
 

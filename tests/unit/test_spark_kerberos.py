@@ -106,7 +106,7 @@ def test_with_a_realm_each_daemons_ui_asks_for_a_ticket_of_the_hosts_http_princi
     assert properties["spark.history.ui.admin.acls"] == "*"
     # Hadoop's own filter (hadoop-auth) ahead of Spark's jars; the rest as without a realm.
     environment = json.loads(kerberos[f"{daemon}.environment.json"])
-    jar = "/opt/hadoop/share/hadoop/common/lib/hadoop-auth-3.3.6.jar"
+    jar = "/opt/hadoop/share/hadoop/common/lib/hadoop-auth-3.4.2.jar"
     assert environment.pop("SPARK_DAEMON_CLASSPATH") == jar
     before = json.loads(simple[f"{daemon}.environment.json"])
     opts = f"SPARK_{daemon.upper()}_OPTS"

@@ -53,7 +53,7 @@ def test_nodemanager_is_running_in_yarn(host):
 
 def test_mapreduce_job_runs_to_completion_on_yarn(host):
     hdfs(host, "hdfs dfs -mkdir -p /user/hdfs")
-    examples = "$HADOOP_HOME/share/hadoop/mapreduce/hadoop-mapreduce-examples-3.3.6.jar"
+    examples = "$HADOOP_HOME/share/hadoop/mapreduce/hadoop-mapreduce-examples-*.jar"
     job = hdfs(host, f"yarn jar {examples} pi 2 1000")
     assert job.rc == 0, job.stderr[-2000:]
     estimate = re.search(r"Estimated value of Pi is ([0-9.]+)", job.stdout)

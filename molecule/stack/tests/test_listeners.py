@@ -21,9 +21,9 @@ ALLOWED = (
     # sshd_config says (every address on a stock Debian server); this project leaves it alone.
     Allowed("sshd", why="the way in; the host's own configuration"),
     # MapReduce's ShuffleHandler, an auxiliary service inside the NodeManager (yarn user) on
-    # mapreduce.shuffle.port: Hadoop 3.3.6 binds it to new InetSocketAddress(port), every
-    # address, and has no property for its address. It serves map output only to requests
-    # signed with the job's token.
+    # mapreduce.shuffle.port: Hadoop 3.4.2, as 3.3.6, binds it to new InetSocketAddress(port),
+    # every address, and has no property for its address. It serves map output only to
+    # requests signed with the job's token.
     Allowed("java", user="yarn", port=13562, why="Hadoop's ShuffleHandler has no bind address"),
 )
 

@@ -39,7 +39,7 @@ PARTS = {
     ],
 }
 
-# Logging as in Apache's 3.3.6 tarball: SLF4J on reload4j only; the log4j 1.2 jar and the
+# Logging as in Apache's 3.3 and 3.4 tarballs: SLF4J on reload4j only; the log4j 1.2 jar and the
 # slf4j-log4j12 binding some modules still pull in would be a second binding.
 EXCLUDED = ("org.slf4j:slf4j-log4j12", "log4j:log4j")
 LOGGING = ["ch.qos.reload4j:reload4j", "org.slf4j:slf4j-reload4j"]
