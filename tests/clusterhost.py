@@ -12,8 +12,9 @@ import time
 from kafka import KafkaProducer
 
 from tests import inventory
+from tests.kerberoshost import as_service, fsck
 from tests.labhost import eventually
-from tests.pipelinehost import TOPIC, cassandra_session, catalogue, counted, hdfs, topic_size
+from tests.pipelinehost import TOPIC, cassandra_session, catalogue, counted, topic_size
 
 # Ratings per second of the replays, and the longest a replay may run.
 RATE = 20
@@ -125,8 +126,14 @@ def everything_counted_once(replay: Replay) -> None:
 
 
 def under_replicated_blocks(host) -> int:
-    report = hdfs(
-        host, 'hdfs fsck / 2>/dev/null | grep -E "Under-replicated blocks|Missing blocks"'
+    """fsck's count on the NameNode's host as HDFS's superuser (its ticket in secure mode, and
+    ssl-client.xml, which fsck reads there, is its group's)."""
+    report = as_service(
+        host,
+        "hdfs",
+        "nn",
+        f'{fsck()} / 2>/dev/null | grep -E "Under-replicated blocks|Missing blocks"',
+        timeout=120,
     )
     numbers = [int(n) for n in re.findall(r":\s+(\d+)", report.stdout)]
     return sum(numbers) if numbers else -1

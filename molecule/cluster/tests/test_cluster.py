@@ -1,15 +1,17 @@
 """The three-host cluster doing real work, checked from the control node and from the masters.
 
-HDFS keeps three replicas of a file on three DataNodes and serves it over WebHDFS at addresses
-the control node reaches; a Spark job on YARN runs containers on several NodeManagers and one
-on the standalone master runs executors on several workers; Kafka runs as a KRaft quorum of
-three with the ratings topics replicated three times (two in sync to acknowledge), written and
-read with the pipeline's login (what the logins may not do is in the kafka scenario's
-test_kafka_security.py, which runs here too); Cassandra
-is a ring of three nodes holding `reco` three times, written and read at QUORUM through
-different coordinators over TLS; the jobs' host has the clients' configuration of every
-service; every host has a certificate from the lab's CA for its names, and trusts the others'
-(the page over HTTPS from every host)."""
+HDFS keeps three replicas of a file on three DataNodes and serves it over WebHDFS; a Spark job
+on YARN runs containers on several NodeManagers and one on the standalone master runs executors
+on several workers; in Hadoop's secure mode (the inventory's kerberos_realm) each host's
+DataNode and NodeManager logged in with a principal of its own, and a host that is not the
+masters' is refused HDFS and YARN without a ticket and served with one; Kafka runs as a KRaft
+quorum of three with the ratings topics replicated three times (two in sync to acknowledge),
+written and read with the pipeline's login (what the logins may not do is in the kafka
+scenario's test_kafka_security.py, which runs here too); Cassandra is a ring of three nodes
+holding `reco` three times, written and read at QUORUM through different coordinators over
+TLS; the jobs' host has the clients' configuration of every service; every host has a
+certificate from the lab's CA for its names, and trusts the others' (the page over HTTPS from
+every host)."""
 
 from __future__ import annotations
 
@@ -27,11 +29,12 @@ from cassandra.query import SimpleStatement
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from tests import inventory
+from tests.kerberoshost import KEYTABS, SPARK_ENV, as_service, http_code, run, secure
+from tests.kerberoshost import fsck as hdfs_fsck
 from tests.listening import parse_ss
 
 testinfra_hosts = ["masters"]
 ADMIN_CONFIG = f"--command-config {inventory.KAFKA_ADMIN_CONFIG}"
-ENV = ". /etc/profile.d/hadoop.sh && . /etc/profile.d/spark.sh && "
 NODES = 3
 TOPICS = ("movielens_ratings", "movielens_ratings_dlq")
 SUPERUSER = PlainTextAuthProvider(username="admin", password="lab-cassandra-secret")
@@ -49,8 +52,31 @@ spark.stop()
 """
 
 
+# The keytab whose principal each user of these tests takes a ticket of in secure mode: HDFS's
+# superuser the NameNode's, spark its own.
+KEYTAB_OF = {"hdfs": "nn", "spark": "spark"}
+# A host that runs DataNodes and NodeManagers but no master: a client of the masters' daemons.
+WORKER = next(x for x in inventory.hosts("hadoop_datanode") if x not in inventory.hosts("masters"))
+# In secure mode the DataNodes and NodeManagers speak HTTPS only (README, "Kerberos").
+NODEMANAGER_UI = 8044 if secure() else 8042
+needs_realm = pytest.mark.skipif(not secure(), reason="no Kerberos realm in the inventory")
+
+
 def as_user(host, user: str, command: str, timeout: int = 600):
-    return host.run(f"sudo -u {user} timeout {timeout} bash -c '{ENV}{command}'")
+    """command as user on the masters' host, with a ticket of its keytab in secure mode."""
+    return as_service(host, user, KEYTAB_OF[user], command, env=SPARK_ENV, timeout=timeout)
+
+
+def fqdn(name: str) -> str:
+    """A host's name as Hadoop puts it for _HOST: the host part of its principals."""
+    return inventory.testinfra_host(name).check_output("hostname --fqdn").lower()
+
+
+def on_worker(command: str, ticket: bool):
+    """command as hdfs on a host without masters: with a ticket of its DataNode's principal
+    (which Hadoop maps to hdfs, as the NameNode's), or with none."""
+    tab = f"{KEYTABS}/dn.service.keytab" if ticket else None
+    return run(inventory.testinfra_host(WORKER), "hdfs", command, tab, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +98,9 @@ def test_three_datanodes_are_live(host):
     report = as_user(host, "hdfs", "hdfs dfsadmin -report")
     assert report.rc == 0, report.stderr
     assert f"Live datanodes ({NODES}):" in report.stdout, report.stdout[:2000]
+    if secure():
+        refused = run(host, "hdfs", "hdfs dfsadmin -report")
+        assert refused.rc != 0 and "Live datanodes" not in refused.stdout, refused.stdout
 
 
 def test_a_file_has_three_replicas_on_three_datanodes(host):
@@ -80,7 +109,7 @@ def test_a_file_has_three_replicas_on_three_datanodes(host):
         host, "hdfs", "hdfs dfs -D dfs.replication=3 -put -f /tmp/lab-replicas /lab-replicas"
     )
     assert put.rc == 0, put.stderr
-    fsck = as_user(host, "hdfs", "hdfs fsck /lab-replicas -files -blocks -locations")
+    fsck = as_user(host, "hdfs", f"{hdfs_fsck()} /lab-replicas -files -blocks -locations")
     assert "is HEALTHY" in fsck.stdout, fsck.stdout
     blocks = [line for line in fsck.stdout.splitlines() if " len=" in line]
     assert blocks, fsck.stdout
@@ -90,6 +119,7 @@ def test_a_file_has_three_replicas_on_three_datanodes(host):
         assert datanodes == set(inventory.addresses("hadoop_datanode")), block
 
 
+@pytest.mark.skipif(secure(), reason="secure mode: WebHDFS asks for a ticket, see below")
 def test_webhdfs_open_redirects_to_a_datanode_the_client_reaches(host):
     """The control node is a client outside the cluster: it only knows the addresses."""
     namenode = inventory.endpoint("hadoop_namenode", "namenode_http")
@@ -98,6 +128,69 @@ def test_webhdfs_open_redirects_to_a_datanode_the_client_reaches(host):
         served = response.read()
     original = host.run("sha256sum < /tmp/lab-replicas").stdout.split()[0]
     assert hashlib.sha256(served).hexdigest() == original
+
+
+# Hadoop's secure mode across hosts
+
+
+@needs_realm
+def test_hdfs_refuses_a_host_without_a_ticket_and_serves_it_with_one():
+    refused = on_worker("hdfs dfs -ls /", ticket=False)
+    assert refused.rc != 0
+    assert "Client cannot authenticate via:[TOKEN, KERBEROS]" in refused.stderr, refused.stderr
+    allowed = on_worker("hdfs dfs -ls /", ticket=True)
+    assert allowed.rc == 0, allowed.stderr[-2000:]
+    assert "/processed" in allowed.stdout, allowed.stdout
+
+
+@needs_realm
+@pytest.mark.parametrize("daemon", ["datanode", "nodemanager"])
+@pytest.mark.parametrize("name", inventory.hosts("hadoop_datanode"))
+def test_each_hosts_daemons_logged_in_with_their_own_principal(name, daemon):
+    """dn/<host> and nm/<host> of each host, the name its address resolves back to, which the
+    NameNode and the ResourceManager check against the address each connects from."""
+    node = inventory.testinfra_host(name)
+    service = {"datanode": "dn", "nodemanager": "nm"}[daemon]
+    realm = inventory.hostvar(name, "kerberos_realm")
+    principal = f"{service}/{fqdn(name)}@{realm}"
+    log = node.run(f"journalctl -u hadoop-{daemon} -o cat --no-pager | grep 'Login successful'")
+    assert f"Login successful for user {principal}" in log.stdout, log.stdout[-2000:]
+    # The host's address resolves back to that name, on the host and on the masters' host.
+    masters = inventory.testinfra_host(inventory.hosts("masters")[0])
+    for resolver in (node, masters):
+        back = resolver.check_output(f"getent hosts {inventory.address(name)}").split()
+        assert back[1:2] == [fqdn(name)], (resolver.backend.get_hostname(), back)
+
+
+@needs_realm
+def test_webhdfs_refuses_the_control_node_without_a_ticket():
+    """A client outside the cluster without a ticket gets 401 (over HTTPS, the lab's CA)."""
+    namenode = inventory.first("hadoop_namenode")
+    url = f"https://{namenode}:9871/webhdfs/v1/lab-replicas?op=OPEN&user.name=hdfs"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url, timeout=60, context=inventory.tls_context())  # noqa: S310
+    assert refused.value.code == 401
+
+
+@needs_realm
+def test_webhdfs_open_with_a_ticket_redirects_to_a_datanode_by_name(host):
+    """From a host without masters: SPNEGO at the NameNode, which redirects to a DataNode
+    (named by its host name, as its principal) with a delegation token."""
+    namenode = fqdn(inventory.hosts("hadoop_namenode")[0])
+    url = f"https://{namenode}:9871/webhdfs/v1/lab-replicas?op=OPEN"
+    assert http_code(inventory.testinfra_host(WORKER), "GET", url) == "401"
+    read = on_worker(f'curl -sS -f -L --negotiate -u : "{url}" | sha256sum', ticket=True)
+    original = host.run("sha256sum < /tmp/lab-replicas").stdout.split()[0]
+    assert read.rc == 0 and read.stdout.split()[0] == original, read.stdout + read.stderr
+
+
+@needs_realm
+def test_yarn_rest_refuses_a_new_application_without_a_ticket_and_allows_one():
+    resourcemanager = fqdn(inventory.hosts("hadoop_resourcemanager")[0])
+    url = f"https://{resourcemanager}:8090/ws/v1/cluster/apps/new-application"
+    assert http_code(inventory.testinfra_host(WORKER), "POST", url) == "401"
+    made = on_worker(f'curl -sS --negotiate -u : -X POST "{url}"', ticket=True)
+    assert '"application-id":"application_' in made.stdout, made.stdout + made.stderr
 
 
 # YARN and Spark
@@ -302,7 +395,7 @@ def test_the_daemons_listen_on_their_hosts_address(name):
     own = inventory.address(name)
     ports = {x.port for x in listeners if x.address in (own, f"::ffff:{own}")}
     # DataNode, NodeManager UI, Kafka, Cassandra (CQL and storage), the Spark worker's UI.
-    assert {9866, 8042, 9092, 9042, 7000, 8081} <= ports, sorted(ports)
+    assert {9866, NODEMANAGER_UI, 9092, 9042, 7000, 8081} <= ports, sorted(ports)
 
 
 @pytest.mark.parametrize("name", inventory.hosts("all"))

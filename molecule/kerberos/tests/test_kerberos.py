@@ -7,12 +7,8 @@ import re
 import pytest
 
 from tests import inventory
+from tests.kerberoshost import KEYTABS, SPARK_ENV, as_hdfs, http_code, run
 
-ENV = ". /etc/profile.d/hadoop.sh && "
-KEYTABS = "/etc/security/keytabs"
-# A ticket cache that never exists (no ticket), and the one the tests' kinit writes.
-NO_TICKET = "FILE:/tmp/lab-test-no-ticket"
-TICKET = "FILE:/tmp/lab-test-ticket"
 # The keytabs: principal's service, owner, mode (group hadoop: the daemons' users).
 KEYTAB_OWNERS = [
     ("nn", "hdfs", 0o400),
@@ -53,60 +49,41 @@ def principal(name, variables):
     return lambda service: f"{service}/{name}@{variables['kerberos_realm']}"
 
 
-@pytest.fixture(scope="module")
-def nn(principal) -> str:
-    """The NameNode's principal, which Hadoop maps to the HDFS superuser, hdfs."""
-    return principal("nn")
-
-
-def as_hdfs(host, command: str, login: str | None):
-    """command as the hdfs user, after kinit from login's keytab, or without any ticket."""
-    cache = TICKET if login else NO_TICKET
-    kinit = f"kinit -kt {KEYTABS}/{login.split('/')[0]}.service.keytab {login} && " if login else ""
-    # A refused Hadoop command may exit with 255, which testinfra takes for a lost SSH connection.
-    script = f"{ENV}{kinit}{command} || exit 1"
-    return host.run(f"sudo -u hdfs env KRB5CCNAME={cache} bash -c '{script}'")
-
-
-def http_code(host, method: str, url: str) -> str:
-    return host.run(f"curl -sS -o /dev/null -w '%{{http_code}}' -X {method} '{url}'").stdout
-
-
-def test_hdfs_refuses_a_client_without_a_ticket_and_serves_one_with_it(host, nn):
-    refused = as_hdfs(host, "hdfs dfs -ls /", None)
+def test_hdfs_refuses_a_client_without_a_ticket_and_serves_one_with_it(host):
+    refused = as_hdfs(host, "hdfs dfs -ls /", ticket=False)
     assert refused.rc != 0
     assert "Client cannot authenticate via:[TOKEN, KERBEROS]" in refused.stderr, refused.stderr
-    allowed = as_hdfs(host, "hdfs dfs -ls /", nn)
+    allowed = as_hdfs(host, "hdfs dfs -ls /")
     assert allowed.rc == 0, allowed.stderr[-2000:]
 
 
-def test_a_file_written_reads_back_identical_and_the_datanode_is_live(host, nn):
+def test_a_file_written_reads_back_identical_and_the_datanode_is_live(host):
     host.run("head -c 3000000 /dev/urandom > /tmp/lab-krb-blob && chmod 644 /tmp/lab-krb-blob")
     copy = "hdfs dfs -put -f /tmp/lab-krb-blob /lab-krb-blob && "
     copy += "hdfs dfs -get -f /lab-krb-blob /tmp/lab-krb-blob.back"
-    written = as_hdfs(host, copy, nn)
+    written = as_hdfs(host, copy)
     assert written.rc == 0, written.stderr[-2000:]
     original = host.check_output("sha256sum < /tmp/lab-krb-blob")
     assert host.check_output("sha256sum < /tmp/lab-krb-blob.back") == original
-    report = as_hdfs(host, "hdfs dfsadmin -report", nn)
+    report = as_hdfs(host, "hdfs dfsadmin -report")
     assert "Live datanodes (1)" in report.stdout, report.stdout[-2000:] + report.stderr[-2000:]
-    assert as_hdfs(host, "hdfs dfsadmin -report", None).rc != 0
+    assert as_hdfs(host, "hdfs dfsadmin -report", ticket=False).rc != 0
 
 
-def test_webhdfs_refuses_a_request_without_a_ticket_and_allows_spnego(host, name, nn):
+def test_webhdfs_refuses_a_request_without_a_ticket_and_allows_spnego(host, name):
     url = f"https://{name}:9871/webhdfs/v1/lab-krb-web?user.name=hdfs&op=MKDIRS"
-    assert as_hdfs(host, "hdfs dfs -rm -r -f /lab-krb-web", nn).rc == 0
+    assert as_hdfs(host, "hdfs dfs -rm -r -f /lab-krb-web").rc == 0
     assert http_code(host, "PUT", url) == "401"
-    assert as_hdfs(host, "hdfs dfs -test -d /lab-krb-web", nn).rc != 0
-    made = as_hdfs(host, f'curl -sS --negotiate -u : -X PUT "{url}"', nn)
+    assert as_hdfs(host, "hdfs dfs -test -d /lab-krb-web").rc != 0
+    made = as_hdfs(host, f'curl -sS --negotiate -u : -X PUT "{url}"')
     assert made.stdout == '{"boolean":true}', made.stdout + made.stderr
-    assert as_hdfs(host, "hdfs dfs -test -d /lab-krb-web", nn).rc == 0
+    assert as_hdfs(host, "hdfs dfs -test -d /lab-krb-web").rc == 0
 
 
-def test_yarn_rest_refuses_a_new_application_without_a_ticket_and_allows_one(host, name, nn):
+def test_yarn_rest_refuses_a_new_application_without_a_ticket_and_allows_one(host, name):
     url = f"https://{name}:8090/ws/v1/cluster/apps/new-application"
     assert http_code(host, "POST", url) == "401"
-    made = as_hdfs(host, f'curl -sS --negotiate -u : -X POST "{url}"', nn)
+    made = as_hdfs(host, f'curl -sS --negotiate -u : -X POST "{url}"')
     assert '"application-id":"application_' in made.stdout, made.stdout + made.stderr
 
 
@@ -158,7 +135,6 @@ def test_kdc_refuses_a_wrong_password_and_takes_the_right_one(host, variables):
 # HDFS home for the staging files, a job that writes to HDFS and reads it back.
 JOBS_USER = "movielens"
 JOBS_SETTINGS = "/etc/movielens/movielens.env"
-SPARK_ENV = ". /etc/profile.d/hadoop.sh && . /etc/profile.d/spark.sh && "
 SPARK_JOB = """
 import sys
 from pyspark.sql import SparkSession
@@ -172,7 +148,7 @@ SPARK_OUTPUT = f"/user/{JOBS_USER}/lab-krb-spark"
 
 
 @pytest.fixture(scope="module")
-def jobs_principal(host, nn) -> tuple[str, str]:
+def jobs_principal(host) -> tuple[str, str]:
     """The jobs' user's principal and keytab (made by the movielens role), and its HDFS home."""
     names = host.check_output(
         f"sudo -u {JOBS_USER} bash -c '. {JOBS_SETTINGS} && "
@@ -182,7 +158,6 @@ def jobs_principal(host, nn) -> tuple[str, str]:
     home = as_hdfs(
         host,
         f"hdfs dfs -mkdir -p /user/{JOBS_USER} && hdfs dfs -chown {JOBS_USER} /user/{JOBS_USER}",
-        nn,
     )
     assert home.rc == 0, home.stderr[-2000:]
     host.run(
@@ -193,8 +168,7 @@ def jobs_principal(host, nn) -> tuple[str, str]:
 
 def as_jobs_user(host, command: str):
     """command as the jobs' user, with no ticket in its cache."""
-    script = f"{SPARK_ENV}{command} || exit 1"
-    return host.run(f"sudo -u {JOBS_USER} env KRB5CCNAME={NO_TICKET} bash -c '{script}'")
+    return run(host, JOBS_USER, command, env=SPARK_ENV, timeout=1800)
 
 
 def test_yarn_refuses_the_jobs_user_without_a_ticket(host, jobs_principal):
@@ -204,7 +178,7 @@ def test_yarn_refuses_the_jobs_user_without_a_ticket(host, jobs_principal):
     assert "Client cannot authenticate via:[TOKEN, KERBEROS]" in refused.stderr, message
 
 
-def test_spark_job_on_yarn_with_the_jobs_keytab_writes_and_reads_hdfs(host, jobs_principal, nn):
+def test_spark_job_on_yarn_with_the_jobs_keytab_writes_and_reads_hdfs(host, jobs_principal):
     principal, keytab = jobs_principal
     submit = (
         f"spark-submit --master yarn --deploy-mode client --principal {principal} "
@@ -215,9 +189,9 @@ def test_spark_job_on_yarn_with_the_jobs_keytab_writes_and_reads_hdfs(host, jobs
     assert result.rc == 0, result.stderr[-3000:]
     assert "LAB-RESULT 500500" in result.stdout
     # The files are the jobs' user's, and YARN ran the application as that user.
-    owner = as_hdfs(host, f"hdfs dfs -stat %u {SPARK_OUTPUT}", nn)
+    owner = as_hdfs(host, f"hdfs dfs -stat %u {SPARK_OUTPUT}")
     assert owner.stdout.strip() == JOBS_USER, owner.stdout + owner.stderr[-2000:]
-    apps = as_hdfs(host, "yarn application -list -appStates FINISHED", nn)
+    apps = as_hdfs(host, "yarn application -list -appStates FINISHED")
     rows = [[field.strip() for field in row.split("\t")] for row in apps.stdout.splitlines()]
     row = next((row for row in rows if "lab-krb-spark" in row), [])
     # Application-Id, Application-Name, Application-Type, User, Queue, State, Final-State, ...

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from tests import inventory
+from tests.kerberoshost import run
 from tests.labhost import eventually
 from tests.pipelinehost import (
     cassandra_session,
@@ -28,8 +29,6 @@ from tests.pipelinehost import (
 JOBS_USER = "movielens"
 SETTINGS = "/etc/movielens/movielens.env"
 STREAM = "movielens-stream"
-# A ticket cache that never exists: no ticket.
-NO_TICKET = "FILE:/tmp/lab-test-no-ticket"
 # How long the stream may take to turn a rating into recommendations (micro-batches every half
 # second; a first batch after a quiet spell reads the model's users from Cassandra).
 SETTLE_SECONDS = 180
@@ -50,11 +49,7 @@ def settings(host) -> dict[str, str]:
 
 def without_ticket(host, command: str, timeout: int = 120):
     """command as the jobs' user with no ticket in its cache (at most timeout seconds)."""
-    # A refused Hadoop command may exit with 255, which testinfra takes for a lost SSH connection.
-    script = f". /etc/profile.d/hadoop.sh && {command} || exit 1"
-    return host.run(
-        f"sudo -u {JOBS_USER} env KRB5CCNAME={NO_TICKET} timeout {timeout} bash -c '{script}'"
-    )
+    return run(host, JOBS_USER, command, timeout=timeout)
 
 
 def seconds(duration: str) -> int:

@@ -15,6 +15,7 @@ import tarfile
 import pytest
 
 from tests import inventory, pipelinehost
+from tests.kerberoshost import NO_TICKET, run
 from tests.labhost import eventually
 from tests.pipelinehost import dataset, hdfs, succeeded
 
@@ -26,8 +27,6 @@ JUPYTER_USER = "jupyter"
 JUPYTER_KEYTAB = "/etc/security/keytabs/jupyter.keytab"
 JUPYTER = "/opt/jupyter/venv/bin/jupyter"
 NOTEBOOKS = "/var/lib/jupyter/notebooks/project"
-# A ticket cache that never exists: no ticket.
-NO_TICKET = "FILE:/tmp/lab-test-no-ticket"
 # The folders the page's status shows and the jobs have written by now (/input is empty again:
 # the ingestion moves the raw files to /processed).
 WRITTEN = ("/models", "/logs", "/processed")
@@ -146,11 +145,6 @@ def test_the_pages_panel_shows_hdfs_read_with_its_ticket(host):
     assert code.stdout == "401", code.stdout
 
 
-def without_ticket(host, user: str, command: str):
-    script = f". /etc/profile.d/hadoop.sh && {command} || exit 1"
-    return host.run(f"sudo -u {user} env KRB5CCNAME={NO_TICKET} timeout 120 bash -c '{script}'")
-
-
 def execute(host, name: str) -> dict:
     """The notebook run top to bottom in the PySpark kernel as JupyterLab's user."""
     out = f"/tmp/{name}.executed.ipynb"
@@ -164,7 +158,7 @@ def execute(host, name: str) -> dict:
 
 
 def test_a_notebook_reads_the_pipelines_hdfs_data_with_the_kernels_ticket(host):
-    refused = without_ticket(host, JUPYTER_USER, "hdfs dfs -ls /processed")
+    refused = run(host, JUPYTER_USER, "hdfs dfs -ls /processed", timeout=120)
     assert refused.rc != 0
     assert "Client cannot authenticate via:[TOKEN, KERBEROS]" in refused.stderr, refused.stderr
 
@@ -189,7 +183,7 @@ def test_a_backup_copies_hdfs_with_a_ticket_of_the_jobs_keytab(host, tmp_path):
     served = hdfs(host, "hdfs dfs -cat /models/latest")
     assert served.rc == 0, served.stderr
     version = served.stdout.strip()
-    refused = without_ticket(host, "movielens", "hdfs dfs -ls /models")
+    refused = run(host, "movielens", "hdfs dfs -ls /models", timeout=120)
     assert refused.rc != 0
 
     result = pipelinehost.run_playbook("backup.yml", 900, backup_dir=str(tmp_path))

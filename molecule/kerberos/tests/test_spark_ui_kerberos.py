@@ -15,12 +15,12 @@ import re
 import pytest
 
 from tests import inventory
+from tests.kerberoshost import keytab
 
-KEYTABS = "/etc/security/keytabs"
 # The host's HTTP/ keytab (the hadoop role's) and the Spark daemons' copy of it.
-HTTP_KEYTAB = f"{KEYTABS}/HTTP.service.keytab"
-SPARK_HTTP_KEYTAB = f"{KEYTABS}/spark-HTTP.service.keytab"
-SPARK_KEYTAB = f"{KEYTABS}/spark.service.keytab"
+HTTP_KEYTAB = keytab("HTTP")
+SPARK_HTTP_KEYTAB = keytab("spark-HTTP")
+SPARK_KEYTAB = keytab("spark")
 JOBS_SETTINGS = "/etc/movielens/movielens.env"
 # Each UI: its inventory group, the service of lab_endpoints, lab-health's kind.
 UIS = {

@@ -1,0 +1,68 @@
+"""What the tests of Hadoop's secure mode share: a command run as a user of a host with a ticket
+of a keytab, or with no ticket at all (a refusal beside the same command allowed), and a web
+request's status without a ticket. Without a realm in the inventory the commands run as they
+are (no kinit)."""
+
+from __future__ import annotations
+
+from tests import inventory
+
+HADOOP_ENV = ". /etc/profile.d/hadoop.sh && "
+SPARK_ENV = f"{HADOOP_ENV}. /etc/profile.d/spark.sh && "
+KEYTABS = "/etc/security/keytabs"
+# A ticket cache that never exists: no ticket.
+NO_TICKET = "FILE:/tmp/lab-test-no-ticket"
+
+
+def secure() -> bool:
+    """Whether the inventory turns Kerberos on (kerberos_realm, with it Hadoop's secure mode)."""
+    return bool(inventory.hostvar(inventory.hosts("all")[0], "kerberos_realm", ""))
+
+
+def keytab(service: str) -> str:
+    """The keytab of a service's principal on a host (nn, dn, rm, nm, HTTP, spark)."""
+    return f"{KEYTABS}/{service}.service.keytab"
+
+
+def run(host, user: str, command: str, tab: str | None = None, **options):
+    """command (bash) as user on the host, at most `timeout` seconds (600), after `env` (the
+    Hadoop commands' environment): after kinit from the keytab `tab` as `principal` (else the
+    keytab's first principal), in a ticket cache of the user's own; without `tab`, with no
+    ticket at all."""
+    env, timeout = options.get("env", HADOOP_ENV), options.get("timeout", 600)
+    cache, kinit = NO_TICKET, ""
+    if tab:
+        who = options.get("principal") or f'$(klist -k {tab} | awk "NR == 4 {{print \\$2}}")'
+        cache, kinit = f"FILE:/tmp/lab-test-ticket-{user}", f'kinit -kt {tab} "{who}" && '
+    # A refused Hadoop command may exit with 255, which testinfra takes for a lost SSH connection.
+    script = f"{env}{kinit}{command} || exit 1"
+    return host.run(f"sudo -u {user} env KRB5CCNAME={cache} timeout {timeout} bash -c '{script}'")
+
+
+def as_service(host, user: str, service: str, command: str, **options):
+    """command as user with a ticket of the host's keytab of `service` in secure mode (e.g.
+    hdfs with the NameNode's, nn: HDFS's superuser), as it is without."""
+    return run(host, user, command, keytab(service) if secure() else None, **options)
+
+
+def as_hdfs(host, command: str, ticket: bool = True, **options):
+    """command as hdfs, HDFS's superuser: with a ticket of the NameNode's keytab (on the
+    NameNode's host), or with none."""
+    return run(host, "hdfs", command, keytab("nn") if ticket else None, **options)
+
+
+def fsck() -> str:
+    """hdfs fsck, on the NameNode's host. In secure mode it asks the NameNode's web server with
+    SPNEGO for HTTP/<the host of dfs.namenode.https-address>, which the role sets to the
+    NameNode's address, for which the realm has no principal: it is given the host's name."""
+    return (
+        'hdfs fsck -D dfs.namenode.https-address="$(hostname --fqdn):9871"'
+        if secure()
+        else "hdfs fsck"
+    )
+
+
+def http_code(host, method: str, url: str) -> str:
+    """The status of a request without a ticket (curl on the host)."""
+    curl = f"curl -sS -o /dev/null -w '%{{http_code}}' -X {method} '{url}'"
+    return host.run(f"env KRB5CCNAME={NO_TICKET} {curl}").stdout
