@@ -147,14 +147,15 @@ def test_the_streams_driver_ui_sends_other_hosts_to_the_proxy_which_asks_for_a_t
         moved_to = answer.getheader("Location")
     finally:
         ui.close()
-    proxy = inventory.endpoint("hadoop_resourcemanager", "resourcemanager_https")
+    proxy = (
+        f"https://{name}:"
+        + inventory.endpoint("hadoop_resourcemanager", "resourcemanager_https").rpartition(":")[2]
+    )
     found = re.fullmatch(
-        rf"https://{re.escape(name)}:{proxy.rpartition(':')[2]}/proxy/redirect/"
-        r"(application_\d+_\d+)/api/v1/applications",
-        moved_to,
+        rf"{re.escape(proxy)}/proxy/redirect/(application_\d+_\d+)/api/v1/applications", moved_to
     )
     assert found, moved_to
-    target = f"https://{name}:{proxy.rpartition(':')[2]}/proxy/{found[1]}/api/v1/applications"
+    target = f"{proxy}/proxy/{found[1]}/api/v1/applications"
     assert status(host, "movielens", target, None) == "401"
     apps = json.loads(get(host, "movielens", target, jobs_login, "-L"))
     assert [app["name"] for app in apps] == ["movielens-stream"]
