@@ -24,9 +24,10 @@ from tools.testhost import machine
 PLAYBOOKS = ["playbooks/site.yml", "playbooks/pipeline_setup.yml"]
 # ansible-playbook of the virtual environment this runs in.
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
-# The benchmark host shares this machine's network (its figures compare with those of earlier
-# runs): the servers on loopback, the mirror served there, and no Kerberos realm, whose names
-# need an address of the host's own (tools.bench.security measures what secure mode costs).
+# A benchmark host on this machine's network (by default: its figures compare with those of
+# earlier runs): the servers on loopback, the mirror served there, and no Kerberos realm, whose
+# names need an address of the host's own. A host with an address of its own takes the local
+# inventory's settings as they are (tools.bench.security: what secure mode costs).
 LOOPBACK = {
     "apache_archive_mirror_url": f"http://127.0.0.1:{os.environ.get('LAB_MIRROR_PORT', '8790')}",
     "jupyter_ip": "127.0.0.1",
@@ -43,11 +44,12 @@ def inventory(
     host_vars: dict | None = None,
     empty_groups: tuple[str, ...] = (),
 ) -> Path:
-    """The local inventory (inventories/local) pointed at the benchmark host on loopback
-    (LOOPBACK), with host_vars added to the host's variables and the groups of empty_groups
-    left without a host."""
+    """The local inventory (inventories/local) pointed at the benchmark host (on loopback with
+    LOOPBACK, unless it has an address of its own), with host_vars added to the host's
+    variables and the groups of empty_groups left without a host."""
     hosts = yaml.safe_load((common.ROOT / "inventories/local/hosts.yml").read_text())
-    for group in ("kerberos_kdc", *empty_groups):
+    loopback = not inst.network_address
+    for group in (("kerberos_kdc",) if loopback else ()) + tuple(empty_groups):
         hosts["all"]["children"][group] = {}
     lab = hosts["all"]["children"]["lab"]["hosts"]["lab"]
     lab.update(
@@ -55,7 +57,7 @@ def inventory(
         ansible_port=inst.port,
         ansible_user=inst.user,
         ansible_ssh_private_key_file=inst.identity_file,
-        **LOOPBACK,
+        **(LOOPBACK if loopback else {}),
         **(host_vars or {}),
     )
     out.mkdir(parents=True, exist_ok=True)
