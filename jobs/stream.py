@@ -299,16 +299,27 @@ def main(argv: list[str] | None = None) -> int:
     query = start(spark, args, ctx, security, metrics)
     log.info("streaming %s from %s, checkpoint %s", args.topic, args.bootstrap, args.checkpoint)
     poll = min(args.metrics_every, args.progress_every) if metrics else args.progress_every
-    logged = time.monotonic()
     try:
-        while not query.awaitTermination(poll):
-            if metrics is not None:
-                metrics.record_progress(query.recentProgress)
-            if time.monotonic() - logged >= args.progress_every:
-                log_progress(query)
-                logged = time.monotonic()
+        return watch(spark, query, poll, args.progress_every, metrics)
     finally:
         spark.stop()
+
+
+def watch(spark, query, poll: float, progress_every: float, metrics=None) -> int:
+    """Until the query ends: its figures every `poll` seconds, a progress line every
+    `progress_every`. 0 once it has ended by itself; 1 when Spark stopped under it, e.g. its
+    YARN application killed by a restarted ResourceManager (the query may then never end), so
+    that the service's manager starts the job again."""
+    logged = time.monotonic()
+    while not query.awaitTermination(poll):
+        if spark.sparkContext._jsc.sc().isStopped():
+            log.error("Spark stopped under the streaming query (its application ended): exiting")
+            return 1
+        if metrics is not None:
+            metrics.record_progress(query.recentProgress)
+        if time.monotonic() - logged >= progress_every:
+            log_progress(query)
+            logged = time.monotonic()
     return 0
 
 

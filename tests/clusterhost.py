@@ -12,7 +12,7 @@ import time
 from kafka import KafkaProducer
 
 from tests import inventory
-from tests.kerberoshost import as_service, fsck
+from tests.kerberoshost import as_service
 from tests.labhost import eventually
 from tests.pipelinehost import TOPIC, cassandra_session, catalogue, counted, topic_size
 
@@ -132,7 +132,7 @@ def under_replicated_blocks(host) -> int:
         host,
         "hdfs",
         "nn",
-        f'{fsck()} / 2>/dev/null | grep -E "Under-replicated blocks|Missing blocks"',
+        'hdfs fsck / 2>/dev/null | grep -E "Under-replicated blocks|Missing blocks"',
         timeout=120,
     )
     numbers = [int(n) for n in re.findall(r":\s+(\d+)", report.stdout)]

@@ -12,11 +12,41 @@ SPARK_ENV = f"{HADOOP_ENV}. /etc/profile.d/spark.sh && "
 KEYTABS = "/etc/security/keytabs"
 # A ticket cache that never exists: no ticket.
 NO_TICKET = "FILE:/tmp/lab-test-no-ticket"
+# Each Hadoop daemon's web server: lab-health's kind, its HTTPS port (secure mode) and its HTTP
+# port (otherwise; secure mode closes it).
+HADOOP_WEB = {
+    "hadoop-namenode": ("namenode", 9871, 9870),
+    "hadoop-datanode": ("datanode", 9865, 9864),
+    "hadoop-resourcemanager": ("resourcemanager", 8090, 8088),
+    "hadoop-nodemanager": ("nodemanager", 8044, 8042),
+}
 
 
 def secure() -> bool:
     """Whether the inventory turns Kerberos on (kerberos_realm, with it Hadoop's secure mode)."""
     return bool(inventory.hostvar(inventory.hosts("all")[0], "kerberos_realm", ""))
+
+
+def principal(host, service: str) -> str:
+    """The host's principal of a service (nn, dn, rm, nm, HTTP, spark): service/<its name>@REALM."""
+    name = host.check_output("hostname --fqdn").lower()
+    return f"{service}/{name}@{inventory.hostvar(host.backend.get_hostname(), 'kerberos_realm')}"
+
+
+def health_login(host, service: str) -> str:
+    """lab-health's options for a web server that asks for a ticket (SPNEGO) in secure mode: the
+    host's keytab of `service` and its principal; none without Kerberos."""
+    return f"--keytab {keytab(service)} --principal {principal(host, service)}" if secure() else ""
+
+
+def hadoop_healthy(host, unit: str) -> bool:
+    """The Hadoop daemon's lab-health check as the role runs it: on its HTTP port, or in secure
+    mode on its HTTPS port with a ticket of the host's HTTP/ keytab."""
+    kind, https_port, http_port = HADOOP_WEB[unit]
+    address = inventory.address(host.backend.get_hostname())
+    port, https = (https_port, "--https ") if secure() else (http_port, "")
+    check = f"/usr/local/bin/lab-health {https}{health_login(host, 'HTTP')}"
+    return host.run(f"{check} {kind} {address}:{port}").rc == 0
 
 
 def keytab(service: str) -> str:
@@ -49,17 +79,6 @@ def as_hdfs(host, command: str, ticket: bool = True, **options):
     """command as hdfs, HDFS's superuser: with a ticket of the NameNode's keytab (on the
     NameNode's host), or with none."""
     return run(host, "hdfs", command, keytab("nn") if ticket else None, **options)
-
-
-def fsck() -> str:
-    """hdfs fsck, on the NameNode's host. In secure mode it asks the NameNode's web server with
-    SPNEGO for HTTP/<the host of dfs.namenode.https-address>, which the role sets to the
-    NameNode's address, for which the realm has no principal: it is given the host's name."""
-    return (
-        'hdfs fsck -D dfs.namenode.https-address="$(hostname --fqdn):9871"'
-        if secure()
-        else "hdfs fsck"
-    )
 
 
 def http_code(host, method: str, url: str) -> str:

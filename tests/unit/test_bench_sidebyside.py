@@ -44,6 +44,34 @@ def test_a_mode_empties_its_groups_and_sets_its_variables(tmp_path):
     )
 
 
+def test_a_host_on_loopback_has_no_realm_and_one_with_an_address_keeps_the_labs_settings(
+    tmp_path,
+):
+    def lab(address: str) -> tuple[dict, dict]:
+        inst = machine.Instance(
+            instance="bench",
+            address=address or "127.0.0.1",
+            port=22 if address else 2240,
+            user="vagrant",
+            identity_file="/k",
+            root="/r",
+            pid=1,
+            network_address=address,
+        )
+        hosts = stack.inventory(inst, tmp_path / (address or "loopback"))
+        groups = yaml.safe_load(hosts.read_text())["all"]["children"]
+        return groups, groups["lab"]["hosts"]["lab"]
+
+    groups, host = lab("")
+    assert groups["kerberos_kdc"] == {}
+    assert host["kerberos_realm"] == "" and host["hadoop_bind_host"] == "127.0.0.1"
+    assert host["apache_archive_mirror_url"].startswith("http://127.0.0.1:")
+    groups, host = lab("10.77.0.30")
+    assert groups["kerberos_kdc"] == {"children": {"lab": {}}}
+    assert not set(stack.LOOPBACK) & set(host), host
+    assert (host["ansible_host"], host["ansible_port"]) == ("10.77.0.30", 22)
+
+
 def test_the_table_has_a_column_per_mode():
     text = sidebyside.table(
         {"monitored": figures(4000, {}), "unmonitored": figures(3700, {}, 0.39)},

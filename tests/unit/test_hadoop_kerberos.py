@@ -100,7 +100,10 @@ def test_kerberos_authenticates_and_authorizes_everything(kerberos):
     assert hdfs["dfs.block.access.token.enable"] == "true"
     assert hdfs["dfs.http.policy"] == "HTTPS_ONLY"
     assert hdfs["dfs.data.transfer.protection"] == "authentication"
-    assert hdfs["dfs.namenode.https-address"] == "10.0.0.11:9871"
+    # By the NameNode's name, for which clients ask HTTP/<name> (hdfs fsck); its admin servlets
+    # are HDFS's superuser's.
+    assert hdfs["dfs.namenode.https-address"] == "node1:9871"
+    assert hdfs["dfs.cluster.administrators"] == "hdfs"
     # The DataNode logs in as dn/<its name>, the name the NameNode expects for dn/_HOST.
     assert hdfs["dfs.datanode.hostname"] == "node1"
     # YARN's web servers too: HTTPS only, with the same keystores (ssl-server.xml).

@@ -53,7 +53,6 @@ from kafka.admin import (
 from tests import inventory
 from tools.bench import common
 
-BOOTSTRAP = "127.0.0.1:9092"
 TOPIC = "movielens_ratings"
 P99_TARGET_S = 3.0
 DATA_DIR = "/var/lib/movielens/data"
@@ -71,8 +70,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def kafka_bootstrap() -> str:
+    """The brokers of the selected inventory (tests.inventory: the local one by default)."""
+    return inventory.kafka_bootstrap()
+
+
 def admin_client() -> KafkaAdminClient:
-    return KafkaAdminClient(bootstrap_servers=BOOTSTRAP, **inventory.kafka_client("admin"))
+    return KafkaAdminClient(bootstrap_servers=kafka_bootstrap(), **inventory.kafka_client("admin"))
 
 
 def scratch_acls(name: str, user: str = "movielens") -> list[ACL]:
@@ -155,12 +159,12 @@ def movies(host: str, dataset: str) -> list[int]:
 
 
 def send_at_rate(
-    rate: int, seconds: float, first_user: int, catalogue: list[int], bootstrap: str = BOOTSTRAP
+    rate: int, seconds: float, first_user: int, catalogue: list[int], bootstrap: str = ""
 ) -> dict:
     """One rating per new user at `rate` per second, sent with the pipeline's login; returns
     user -> send time (epoch s)."""
     producer = KafkaProducer(
-        bootstrap_servers=bootstrap.split(","),
+        bootstrap_servers=(bootstrap or kafka_bootstrap()).split(","),
         acks=1,
         linger_ms=5,
         enable_idempotence=False,
@@ -209,7 +213,7 @@ def latency_run(  # noqa: PLR0913
     settle: float,
     catalogue: list[int],
     *,
-    bootstrap: str = BOOTSTRAP,
+    bootstrap: str = "",
 ) -> dict:
     # New users no earlier run has rated: their first id moves on by 100 000 a second, more
     # than any run sends in one.
@@ -256,7 +260,8 @@ def start_stream(host: str, name: str, args: str, env: str = "") -> None:
     )
     common.on_host(
         host,
-        "for i in $(seq 120); do curl -fsS http://127.0.0.1:4050/StreamingQuery/ 2>/dev/null "
+        f"for i in $(seq 120); do curl -fsS http://{inventory.endpoint('movielens', 'stream_ui')}"
+        "/StreamingQuery/ 2>/dev/null "
         "| grep -q 'Active Streaming Queries (1)' && exit 0; sleep 2; done; exit 1",
     )
 
@@ -296,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench: producer {produce}", flush=True)
 
     cluster = Cluster(
-        ["127.0.0.1"],
+        inventory.addresses("cassandra", "cassandra"),
         auth_provider=PlainTextAuthProvider("movielens", args.password),
         ssl_context=inventory.cassandra_ssl_context(),
     )

@@ -40,7 +40,7 @@ class Mode:
 Row = tuple[str, Callable[[dict], str]]
 
 
-def arguments(description: str) -> argparse.ArgumentParser:
+def arguments(description: str, default_address: str = "") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--rate", type=int, default=200, help="ratings per second of the latency run")
     p.add_argument("--seconds", type=float, default=20.0, help="length of the latency run")
@@ -50,6 +50,9 @@ def arguments(description: str) -> argparse.ArgumentParser:
     p.add_argument("--producer-messages", type=int, default=50_000)
     p.add_argument("--host", default="bench", help="name of the host")
     p.add_argument("--ssh-port", type=int, default=2240, help="SSH port of the host")
+    p.add_argument(
+        "--address", default=default_address, help="the host's own address ('': this network)"
+    )
     p.add_argument("--password", default="lab-movielens-secret", help="Cassandra login movielens")
     p.add_argument("--dataset", default="ml-100k", help="movielens_dataset")
     p.add_argument("--source", default="recbole-wheel", help="movielens_dataset_source")
@@ -90,7 +93,7 @@ def latency_runs(session, catalogue: list[int], args) -> dict:
 
 def measure(name: str, mode: Mode, args) -> dict:
     """Boot the host, converge it in `mode`, then memory, latency and the producer's rate."""
-    inst = machine.create(args.host, args.ssh_port)
+    inst = machine.create(args.host, args.ssh_port, args.address)
     try:
         out = common.ROOT / "build" / "bench" / f"inventory-{name}"
         hosts = stack.inventory(inst, out, mode.host_vars, mode.empty_groups)
@@ -98,7 +101,7 @@ def measure(name: str, mode: Mode, args) -> dict:
         dataset = (f"movielens_dataset={args.dataset}", f"movielens_dataset_source={args.source}")
         converge = stack.converge(hosts, f"{name}: first", dataset)
         cassandra = Cluster(
-            ["127.0.0.1"],
+            inventory.addresses("cassandra", "cassandra"),
             auth_provider=PlainTextAuthProvider("movielens", args.password),
             ssl_context=inventory.cassandra_ssl_context(),
         )

@@ -11,6 +11,7 @@ destroys the host (unless --keep), and writes the figures to docs/benchmarks/sta
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -23,6 +24,18 @@ from tools.testhost import machine
 PLAYBOOKS = ["playbooks/site.yml", "playbooks/pipeline_setup.yml"]
 # ansible-playbook of the virtual environment this runs in.
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+# A benchmark host on this machine's network (by default: its figures compare with those of
+# earlier runs): the servers on loopback, the mirror served there, and no Kerberos realm, whose
+# names need an address of the host's own. A host with an address of its own takes the local
+# inventory's settings as they are (tools.bench.security: what secure mode costs).
+LOOPBACK = {
+    "apache_archive_mirror_url": f"http://127.0.0.1:{os.environ.get('LAB_MIRROR_PORT', '8790')}",
+    "jupyter_ip": "127.0.0.1",
+    "hadoop_bind_host": "127.0.0.1",
+    "spark_bind_host": "127.0.0.1",
+    "movielens_web_bind_host": "127.0.0.1",
+    "kerberos_realm": "",
+}
 
 
 def inventory(
@@ -31,10 +44,12 @@ def inventory(
     host_vars: dict | None = None,
     empty_groups: tuple[str, ...] = (),
 ) -> Path:
-    """The local inventory (inventories/local) pointed at the benchmark host, with host_vars
-    added to the host's variables and the groups of empty_groups left without a host."""
+    """The local inventory (inventories/local) pointed at the benchmark host (on loopback with
+    LOOPBACK, unless it has an address of its own), with host_vars added to the host's
+    variables and the groups of empty_groups left without a host."""
     hosts = yaml.safe_load((common.ROOT / "inventories/local/hosts.yml").read_text())
-    for group in empty_groups:
+    loopback = not inst.network_address
+    for group in (("kerberos_kdc",) if loopback else ()) + tuple(empty_groups):
         hosts["all"]["children"][group] = {}
     lab = hosts["all"]["children"]["lab"]["hosts"]["lab"]
     lab.update(
@@ -42,6 +57,7 @@ def inventory(
         ansible_port=inst.port,
         ansible_user=inst.user,
         ansible_ssh_private_key_file=inst.identity_file,
+        **(LOOPBACK if loopback else {}),
         **(host_vars or {}),
     )
     out.mkdir(parents=True, exist_ok=True)

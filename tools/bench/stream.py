@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         service = common.on_host(args.host, "systemctl show -p ExecStart --value movielens-stream")
         triggers = [float(service.split("--trigger-seconds")[1].split()[0])]
     cluster = Cluster(
-        ["127.0.0.1"],
+        inventory.addresses("cassandra", "cassandra"),
         auth_provider=PlainTextAuthProvider("movielens", args.password),
         ssl_context=inventory.cassandra_ssl_context(),
     )

@@ -11,8 +11,9 @@ from cassandra.cluster import Cluster, NoHostAvailable
 from tests import inventory
 from tests.labhost import INTERRUPTIONS, healthy, interrupt
 
-HOST = "127.0.0.1"
-PORT = 9042
+# The inventory's address of the node and its CQL port.
+HOST, _, _PORT = inventory.endpoint("cassandra", "cassandra").rpartition(":")
+PORT = int(_PORT)
 # The scenario's inventory (molecule.yml) sets this password; the role's default name is admin.
 SUPERUSER = ("admin", "lab-cassandra-secret")
 # The role keeps Cassandra's periodic commit log sync (commitlog_sync_period 10000ms): a write

@@ -30,7 +30,6 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from tests import inventory
 from tests.kerberoshost import KEYTABS, SPARK_ENV, as_service, http_code, run, secure
-from tests.kerberoshost import fsck as hdfs_fsck
 from tests.listening import parse_ss
 
 testinfra_hosts = ["masters"]
@@ -109,7 +108,7 @@ def test_a_file_has_three_replicas_on_three_datanodes(host):
         host, "hdfs", "hdfs dfs -D dfs.replication=3 -put -f /tmp/lab-replicas /lab-replicas"
     )
     assert put.rc == 0, put.stderr
-    fsck = as_user(host, "hdfs", f"{hdfs_fsck()} /lab-replicas -files -blocks -locations")
+    fsck = as_user(host, "hdfs", "hdfs fsck /lab-replicas -files -blocks -locations")
     assert "is HEALTHY" in fsck.stdout, fsck.stdout
     blocks = [line for line in fsck.stdout.splitlines() if " len=" in line]
     assert blocks, fsck.stdout

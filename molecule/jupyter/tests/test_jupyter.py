@@ -4,10 +4,12 @@ import json
 
 import pytest
 
+from tests import inventory
 from tests.labhost import INTERRUPTIONS, healthy, interrupt
 
 TOKEN = "molecule-jupyter-token-0123"
-BASE = "http://127.0.0.1:8888"
+ADDRESS = inventory.endpoint("jupyter", "jupyter")
+BASE = f"http://{ADDRESS}"
 
 
 def http(host, path, token=None):
@@ -60,4 +62,4 @@ def test_token_not_world_readable(host):
 
 @pytest.mark.parametrize("how", INTERRUPTIONS)
 def test_comes_back(host, how):
-    interrupt(host, "jupyter", how, lambda: healthy(host, "jupyter", "127.0.0.1:8888"))
+    interrupt(host, "jupyter", how, lambda: healthy(host, "jupyter", ADDRESS))

@@ -1,7 +1,7 @@
 """ZooKeeper and a Kafka broker on a Debian 12 host: real reads and writes, restarts, crashes.
 
-The test host shares this machine's network, so the Kafka client here talks to the broker on
-127.0.0.1:9092 directly, as the cluster's admin (SASL SCRAM-SHA-512 over TLS, the broker's
+The Kafka client here talks to the broker at the inventory's address directly, as the cluster's
+admin (SASL SCRAM-SHA-512 over TLS, the broker's
 certificate checked against the control node's copy of the lab's CA; the scratch topics here
 are the admin's to write); the tools on the host use its admin.properties. ZooKeeper is read
 with its four-letter words and with zkCli.sh on the host (logged in as the brokers). What each
@@ -20,8 +20,10 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from tests import inventory
 from tests.labhost import INTERRUPTIONS, eventually, healthy, interrupt, main_pid
 
-ZOOKEEPER = ("127.0.0.1", 2181)
-BOOTSTRAP = "127.0.0.1:9092"
+# The inventory's addresses of ZooKeeper's client port and of the broker.
+ZK_ADDRESS = inventory.endpoint("zookeeper", "zookeeper")
+ZOOKEEPER = (ZK_ADDRESS.rsplit(":", 1)[0], int(ZK_ADDRESS.rsplit(":", 1)[1]))
+BOOTSTRAP = inventory.endpoint("kafka", "kafka")
 ADMIN = inventory.kafka_client("admin")
 KIND = inventory.kafka_health_kind()
 LISTENER = "SASL_SSL" if inventory.kafka_security() == "sasl_ssl" else "PLAINTEXT"
@@ -35,7 +37,7 @@ ZK_LOGIN = (
 )
 ZKCLI = (
     f"env ZOOCFGDIR=/etc/zookeeper 'CLIENT_JVMFLAGS=-Dzookeeper.console.threshold=WARN{ZK_LOGIN}' "
-    f"{inventory.ZKCLI} -server 127.0.0.1:2181"
+    f"{inventory.ZKCLI} -server {ZK_ADDRESS}"
 )
 
 
@@ -108,7 +110,7 @@ def consume_all(topic: str, expected: int, timeout: float = 60) -> list[str]:
 
 
 def test_zookeeper_and_broker_are_healthy(host):
-    assert healthy(host, "zookeeper", "127.0.0.1:2181")
+    assert healthy(host, "zookeeper", ZK_ADDRESS)
     assert healthy(host, KIND, BOOTSTRAP)
 
 
@@ -122,7 +124,7 @@ def test_zookeeper_four_letter_words():
 def test_zookeeper_listens_only_on_its_client_port(host):
     # The AdminServer is off (it would take 8080 or the role's 8089) and the client port is on
     # the inventory's address only; so is the JMX exporter's, when a Prometheus scrapes it.
-    expected = {"127.0.0.1:2181"} | inventory.jmx_exporter("zookeeper", "zookeeper")
+    expected = {ZK_ADDRESS} | inventory.jmx_exporter("zookeeper", "zookeeper")
     assert listening_ports(host, main_pid(host, "zookeeper")) == expected
 
 
@@ -151,11 +153,11 @@ def test_zookeeper_runs_as_its_user_with_the_small_heap(host):
 def test_broker_registered_in_zookeeper(host):
     registration = zkcli(host, "get /brokers/ids/1")
     assert registration.rc == 0
-    assert f"{LISTENER}://127.0.0.1:9092" in registration.stdout
+    assert f"{LISTENER}://{BOOTSTRAP}" in registration.stdout
 
 
 def test_broker_listens_only_on_its_listener(host):
-    expected = {"127.0.0.1:9092"} | inventory.jmx_exporter("kafka", "kafka")
+    expected = {BOOTSTRAP} | inventory.jmx_exporter("kafka", "kafka")
     assert listening_ports(host, main_pid(host, "kafka")) == expected
     process = host.process.get(pid=int(main_pid(host, "kafka")))
     assert process.user == "kafka"
@@ -197,7 +199,7 @@ def test_zookeeper_recovers(host, how):
     data = f"kept-{uuid.uuid4().hex}"
     assert zkcli(host, f"create {name} {data}").rc == 0
 
-    interrupt(host, "zookeeper", how, lambda: healthy(host, "zookeeper", "127.0.0.1:2181"))
+    interrupt(host, "zookeeper", how, lambda: healthy(host, "zookeeper", ZK_ADDRESS))
 
     assert data in zkcli(host, f"get {name}").stdout.splitlines()
     assert zkcli(host, f"delete {name}").rc == 0

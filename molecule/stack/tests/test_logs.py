@@ -21,6 +21,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from tests.kerberoshost import keytab, principal, secure
+
 testinfra_hosts = ["all"]
 
 HADOOP_CONF = "/etc/hadoop"
@@ -57,10 +59,26 @@ def site_property(host, name: str, key: str) -> str:
     raise AssertionError(f"{key} is not in {name}.xml")
 
 
-def set_levels(host, address: str, level: str) -> None:
+def datanode_web(host) -> tuple[str, str]:
+    """curl as root with what the DataNode's web server asks, and the server's base URL: plain
+    HTTP, or in secure mode HTTPS with SPNEGO and a ticket of the NameNode's keytab (HDFS's
+    superuser, who may set log levels)."""
+    if not secure():
+        return "curl", f"http://{site_property(host, 'hdfs-site', 'dfs.datanode.http.address')}"
+    cache = "FILE:/tmp/lab-test-logs-ticket"
+    with host.sudo():
+        kinit = host.run(f"env KRB5CCNAME={cache} kinit -kt {keytab('nn')} {principal(host, 'nn')}")
+    assert kinit.rc == 0, kinit.stderr
+    name = host.check_output("hostname --fqdn").lower()
+    return f"env KRB5CCNAME={cache} curl --negotiate -u :", f"https://{name}:9865"
+
+
+def set_levels(host, web: tuple[str, str], level: str) -> None:
+    curl, base = web
     for logger in DEBUG_LOGGERS:
-        url = f"http://{address}/logLevel?log={logger}&level={level}"
-        answer = host.run(f"curl -sf -o /dev/null {shlex.quote(url)}")
+        url = f"{base}/logLevel?log={logger}&level={level}"
+        with host.sudo():
+            answer = host.run(f"{curl} -sf -o /dev/null {shlex.quote(url)}")
         assert answer.rc == 0, f"{url}: {answer.stderr}"
 
 
@@ -78,14 +96,14 @@ def test_datanode_log_rolls_over_and_keeps_its_cap(host):
         found = host.run(f"ls {HADOOP_LOG_DIR}/hadoop-hdfs-datanode-*.log")
     assert found.rc == 0 and len(found.stdout.split()) == 1, found.stdout + found.stderr
     log = found.stdout.strip()
-    address = site_property(host, "hdfs-site", "dfs.datanode.http.address")
+    web = datanode_web(host)
     oldest = f"{log}.{kept}"
     # Requests until the oldest kept file exists, then until it is replaced (a roll-over with
     # every slot full): at least cap x (kept + 1) of log written.
     fill = f"""
         first=
         for i in $(seq 1 20000); do
-          curl -s -o /dev/null http://{address}/jmx
+          {web[0]} -s -o /dev/null {web[1]}/jmx
           if [ -e {oldest} ]; then
             inode=$(stat -c %i {oldest})
             [ -n "$first" ] || first=$inode
@@ -94,12 +112,12 @@ def test_datanode_log_rolls_over_and_keeps_its_cap(host):
         done
         exit 1
     """
-    set_levels(host, address, "DEBUG")
+    set_levels(host, web, "DEBUG")
     try:
         with host.sudo():
             filled = host.run(f"timeout {FILL_SECONDS} bash -c {shlex.quote(fill)}")
     finally:
-        set_levels(host, address, "INFO")
+        set_levels(host, web, "INFO")
     assert filled.rc == 0, (
         f"{log} did not roll over twice into {oldest} within 20000 requests and "
         f"{FILL_SECONDS}s (rc {filled.rc})"

@@ -6,8 +6,11 @@ Runs after test_page.py (file order), whose new user leaves recommendations in C
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+
+from tests.pipelinehost import dataset
 
 NOTEBOOKS = "/var/lib/jupyter/notebooks/project"
 JUPYTER = "/opt/jupyter/venv/bin/jupyter"
@@ -40,3 +43,8 @@ def test_notebook_runs_against_the_stack(host, name):
         for out in outputs
     )
     assert "Traceback" not in text
+    if name == "exploration":
+        # The ingested ratings, read by the kernel's Spark session (on YARN with the kernel's
+        # ticket in secure mode).
+        read = re.search(rf"/processed/{dataset()}/ratings\.parquet: (\d+) ratings", text)
+        assert read and int(read.group(1)) > 0, text[-3000:]

@@ -25,6 +25,7 @@ import time
 
 from jobs.reco import tuning
 from tests import inventory
+from tests.kerberoshost import secure
 from tests.labhost import eventually
 from tests.pipelinehost import (
     cassandra_session,
@@ -39,8 +40,10 @@ from tests.pipelinehost import run_playbook as pipelinehost_run_playbook
 
 PROJECT = inventory.PROJECT
 testinfra_hosts = ["movielens"]
-RESOURCEMANAGER = inventory.endpoint("hadoop_resourcemanager", "resourcemanager_http")
-YARN_APPS = f"http://{RESOURCEMANAGER}/ws/v1/cluster/apps"
+# YARN's REST API: over HTTPS with the jobs' ticket (SPNEGO) in secure mode.
+RESOURCEMANAGER = inventory.endpoint(
+    "hadoop_resourcemanager", "resourcemanager_https" if secure() else "resourcemanager_http"
+)
 FOLDERS = ("/input", "/models", "/logs", "/processed", "/errors", "/tmps")
 # Longest each playbook may take on a two-core host (a short training or tuning is two to
 # five minutes; the rebuild ingests, trains and restarts the stream).
@@ -75,7 +78,14 @@ def counted_now() -> int:
 
 
 def yarn_apps(host, since_ms: int) -> list[dict]:
-    out = host.run(f"curl -fsS -m 10 '{YARN_APPS}?startedTimeBegin={since_ms}'")
+    if secure():
+        name = host.check_output("hostname --fqdn").lower()
+        port = RESOURCEMANAGER.rpartition(":")[2]
+        url = f"https://{name}:{port}/ws/v1/cluster/apps?startedTimeBegin={since_ms}"
+        out = hdfs(host, f'curl -fsS -m 10 --negotiate -u : "{url}"')
+    else:
+        url = f"http://{RESOURCEMANAGER}/ws/v1/cluster/apps?startedTimeBegin={since_ms}"
+        out = host.run(f"curl -fsS -m 10 '{url}'")
     assert out.rc == 0, out.stderr
     return (json.loads(out.stdout).get("apps") or {}).get("app", [])
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests import inventory
-from tests.kerberoshost import KEYTABS, SPARK_ENV, as_hdfs, http_code, run
+from tests.kerberoshost import HADOOP_WEB, KEYTABS, SPARK_ENV, as_hdfs, http_code, run
 
 # The keytabs: principal's service, owner, mode (group hadoop: the daemons' users).
 KEYTAB_OWNERS = [
@@ -17,14 +17,6 @@ KEYTAB_OWNERS = [
     ("nm", "yarn", 0o400),
     ("HTTP", "root", 0o440),
 ]
-# Each daemon's web server: lab-health's kind, its HTTPS port, and its HTTP port, which secure
-# mode closes.
-WEB = {
-    "hadoop-namenode": ("namenode", 9871, 9870),
-    "hadoop-datanode": ("datanode", 9865, 9864),
-    "hadoop-resourcemanager": ("resourcemanager", 8090, 8088),
-    "hadoop-nodemanager": ("nodemanager", 8044, 8042),
-}
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +79,9 @@ def test_yarn_rest_refuses_a_new_application_without_a_ticket_and_allows_one(hos
     assert '"application-id":"application_' in made.stdout, made.stdout + made.stderr
 
 
-@pytest.mark.parametrize("unit", sorted(WEB))
+@pytest.mark.parametrize("unit", sorted(HADOOP_WEB))
 def test_health_check_needs_the_web_servers_ticket(host, variables, principal, unit):
-    kind, port, _ = WEB[unit]
+    kind, port, _ = HADOOP_WEB[unit]
     address = f"{variables['address']}:{port}"
     refused = host.run(f"/usr/local/bin/lab-health --https {kind} {address}")
     assert refused.rc == 1 and "HTTP 401" in refused.stderr, refused.stderr
@@ -98,9 +90,9 @@ def test_health_check_needs_the_web_servers_ticket(host, variables, principal, u
     assert allowed.rc == 0, allowed.stderr
 
 
-@pytest.mark.parametrize("unit", sorted(WEB))
+@pytest.mark.parametrize("unit", sorted(HADOOP_WEB))
 def test_web_server_serves_https_only(host, variables, unit):
-    _, https_port, http_port = WEB[unit]
+    _, https_port, http_port = HADOOP_WEB[unit]
     # Each listening socket's address:port (Java's IPv4 sockets show as [::ffff:a.b.c.d]:port).
     lines = host.check_output("ss -Htln").splitlines()
     listening = {re.sub(r"^\[::ffff:(.*)\]", r"\1", line.split()[3]) for line in lines}
@@ -172,7 +164,8 @@ def as_jobs_user(host, command: str):
 
 
 def test_yarn_refuses_the_jobs_user_without_a_ticket(host, jobs_principal):
-    refused = as_jobs_user(host, "timeout 120 yarn application -list")
+    # The client keeps retrying after its first refusal: 45 s are enough to see it.
+    refused = as_jobs_user(host, "timeout 45 yarn application -list")
     assert refused.rc != 0
     message = refused.stderr[-2000:]
     assert "Client cannot authenticate via:[TOKEN, KERBEROS]" in refused.stderr, message

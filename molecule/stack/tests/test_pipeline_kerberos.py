@@ -91,13 +91,26 @@ def stream_uptime(host) -> float:
     return now - entered
 
 
-def yarn_apps(host) -> list[dict]:
-    """The ResourceManager's applications, asked over HTTPS with the jobs' user's ticket."""
-    name = host.check_output("hostname --fqdn").lower()
-    url = f"https://{name}:8090/ws/v1/cluster/apps"
+def web_json(host, url: str):
+    """GET url with SPNEGO and the jobs' user's ticket (on the host, by its name)."""
     out = hdfs(host, f'curl -sS -m 20 --negotiate -u : "{url}"')
     assert out.rc == 0, out.stderr[-2000:]
-    return (json.loads(out.stdout).get("apps") or {}).get("app") or []
+    return json.loads(out.stdout)
+
+
+def yarn_apps(host) -> list[dict]:
+    """The ResourceManager's applications (the ones since its last start), over HTTPS."""
+    name = host.check_output("hostname --fqdn").lower()
+    return (web_json(host, f"https://{name}:8090/ws/v1/cluster/apps").get("apps") or {}).get(
+        "app"
+    ) or []
+
+
+def spark_apps(host) -> list[dict]:
+    """The Spark history server's applications: every job's, from its event log in HDFS."""
+    name = host.check_output("hostname --fqdn").lower()
+    port = inventory.endpoint("spark_history", "spark_history_ui").rpartition(":")[2]
+    return web_json(host, f"http://{name}:{port}/api/v1/applications")
 
 
 def recommended(user: int):
@@ -140,17 +153,26 @@ def test_the_jobs_run_on_yarn_with_the_keytab(host, settings):
     assert settings["MOVIELENS_SPARK_MASTER"] == "yarn"
     launcher = host.file("/usr/local/bin/movielens-job").content_string
     assert 'kerberos=(--principal "$MOVIELENS_PRINCIPAL" --keytab "$MOVIELENS_KEYTAB")' in launcher
-    apps = yarn_apps(host)
+    # Applications of YARN (application_...), run by the jobs' user, completed: from the history
+    # server, which outlives a restart of the ResourceManager (the tests kill it).
     finished = {
         app["name"]
-        for app in apps
-        if app["user"] == JOBS_USER and app["finalStatus"] == "SUCCEEDED"
+        for app in spark_apps(host)
+        if app["id"].startswith("application_")
+        and any(a["sparkUser"] == JOBS_USER and a["completed"] for a in app["attempts"])
     }
-    assert {"movielens-ingest", "movielens-train"} <= finished, apps
-    running = [
-        app for app in apps if app["name"] == "movielens-stream" and app["state"] == "RUNNING"
-    ]
-    assert [app["user"] for app in running] == [JOBS_USER], apps
+    assert {"movielens-ingest", "movielens-train"} <= finished, finished
+
+    def stream_on_yarn() -> list[str]:
+        apps = yarn_apps(host)
+        return [
+            app["user"]
+            for app in apps
+            if app["name"] == "movielens-stream" and app["state"] == "RUNNING"
+        ]
+
+    users = eventually(stream_on_yarn, "the streaming service's application running on YARN")
+    assert users == [JOBS_USER], users
 
 
 # A driver that lists an HDFS folder itself (no executor needed): what the jobs' drivers do
