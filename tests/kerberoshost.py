@@ -27,10 +27,16 @@ def secure() -> bool:
     return bool(inventory.hostvar(inventory.hosts("all")[0], "kerberos_realm", ""))
 
 
+def fqdn(host) -> str:
+    """The host's name: the host part of its principals (what Hadoop puts for _HOST), for which
+    a client asks a ticket of HTTP/<name> (SPNEGO)."""
+    return host.check_output("hostname --fqdn").lower()
+
+
 def principal(host, service: str) -> str:
     """The host's principal of a service (nn, dn, rm, nm, HTTP, spark): service/<its name>@REALM."""
-    name = host.check_output("hostname --fqdn").lower()
-    return f"{service}/{name}@{inventory.hostvar(host.backend.get_hostname(), 'kerberos_realm')}"
+    realm = inventory.hostvar(host.backend.get_hostname(), "kerberos_realm")
+    return f"{service}/{fqdn(host)}@{realm}"
 
 
 def health_login(host, service: str) -> str:

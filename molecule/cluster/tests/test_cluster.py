@@ -28,7 +28,7 @@ from cassandra.cluster import Cluster
 from cassandra.query import SimpleStatement
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
-from tests import inventory
+from tests import inventory, kerberoshost
 from tests.kerberoshost import KEYTABS, SPARK_ENV, as_service, http_code, run, secure
 from tests.listening import parse_ss
 
@@ -68,7 +68,7 @@ def as_user(host, user: str, command: str, timeout: int = 600):
 
 def fqdn(name: str) -> str:
     """A host's name as Hadoop puts it for _HOST: the host part of its principals."""
-    return inventory.testinfra_host(name).check_output("hostname --fqdn").lower()
+    return kerberoshost.fqdn(inventory.testinfra_host(name))
 
 
 def on_worker(command: str, ticket: bool):

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests import inventory
-from tests.kerberoshost import HADOOP_WEB, as_service, hadoop_healthy, secure
+from tests.kerberoshost import HADOOP_WEB, as_service, fqdn, hadoop_healthy, secure
 from tests.labhost import INTERRUPTIONS, eventually, interrupt
 
 
@@ -22,8 +22,7 @@ def hdfs(host, command: str):
 def web(host, path: str):
     """GET path of the NameNode's web server: plain HTTP, or HTTPS with SPNEGO in secure mode."""
     if secure():
-        name = host.check_output("hostname --fqdn").lower()
-        return hdfs(host, f'curl -fsS --negotiate -u : "https://{name}:9871{path}"')
+        return hdfs(host, f'curl -fsS --negotiate -u : "https://{fqdn(host)}:9871{path}"')
     address = inventory.endpoint("hadoop_namenode", "namenode_http")
     return host.run(f"curl -fsS 'http://{address}{path}'")
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests import inventory
-from tests.kerberoshost import HADOOP_WEB, KEYTABS, SPARK_ENV, as_hdfs, http_code, run
+from tests.kerberoshost import HADOOP_WEB, KEYTABS, SPARK_ENV, as_hdfs, fqdn, http_code, run
 
 # The keytabs: principal's service, owner, mode (group hadoop: the daemons' users).
 KEYTAB_OWNERS = [
@@ -32,7 +32,7 @@ def variables(host) -> dict:
 @pytest.fixture(scope="module")
 def name(host) -> str:
     """The host's name: the host part of its principals and of its certificate's names."""
-    return host.check_output("hostname --fqdn").lower()
+    return fqdn(host)
 
 
 @pytest.fixture(scope="module")

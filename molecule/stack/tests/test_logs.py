@@ -21,7 +21,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.kerberoshost import keytab, principal, secure
+from tests.kerberoshost import fqdn, keytab, principal, secure
 
 testinfra_hosts = ["all"]
 
@@ -69,8 +69,7 @@ def datanode_web(host) -> tuple[str, str]:
     with host.sudo():
         kinit = host.run(f"env KRB5CCNAME={cache} kinit -kt {keytab('nn')} {principal(host, 'nn')}")
     assert kinit.rc == 0, kinit.stderr
-    name = host.check_output("hostname --fqdn").lower()
-    return f"env KRB5CCNAME={cache} curl --negotiate -u :", f"https://{name}:9865"
+    return f"env KRB5CCNAME={cache} curl --negotiate -u :", f"https://{fqdn(host)}:9865"
 
 
 def set_levels(host, web: tuple[str, str], level: str) -> None:

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from tests import inventory
-from tests.kerberoshost import run
+from tests.kerberoshost import fqdn, run
 from tests.labhost import eventually
 from tests.pipelinehost import (
     cassandra_session,
@@ -100,17 +100,14 @@ def web_json(host, url: str):
 
 def yarn_apps(host) -> list[dict]:
     """The ResourceManager's applications (the ones since its last start), over HTTPS."""
-    name = host.check_output("hostname --fqdn").lower()
-    return (web_json(host, f"https://{name}:8090/ws/v1/cluster/apps").get("apps") or {}).get(
-        "app"
-    ) or []
+    apps = web_json(host, f"https://{fqdn(host)}:8090/ws/v1/cluster/apps").get("apps")
+    return (apps or {}).get("app") or []
 
 
 def spark_apps(host) -> list[dict]:
     """The Spark history server's applications: every job's, from its event log in HDFS."""
-    name = host.check_output("hostname --fqdn").lower()
     port = inventory.endpoint("spark_history", "spark_history_ui").rpartition(":")[2]
-    return web_json(host, f"http://{name}:{port}/api/v1/applications")
+    return web_json(host, f"http://{fqdn(host)}:{port}/api/v1/applications")
 
 
 def recommended(user: int):

@@ -25,7 +25,7 @@ import time
 
 from jobs.reco import tuning
 from tests import inventory
-from tests.kerberoshost import secure
+from tests.kerberoshost import fqdn, secure
 from tests.labhost import eventually
 from tests.pipelinehost import (
     cassandra_session,
@@ -79,9 +79,8 @@ def counted_now() -> int:
 
 def yarn_apps(host, since_ms: int) -> list[dict]:
     if secure():
-        name = host.check_output("hostname --fqdn").lower()
         port = RESOURCEMANAGER.rpartition(":")[2]
-        url = f"https://{name}:{port}/ws/v1/cluster/apps?startedTimeBegin={since_ms}"
+        url = f"https://{fqdn(host)}:{port}/ws/v1/cluster/apps?startedTimeBegin={since_ms}"
         out = hdfs(host, f'curl -fsS -m 10 --negotiate -u : "{url}"')
     else:
         url = f"http://{RESOURCEMANAGER}/ws/v1/cluster/apps?startedTimeBegin={since_ms}"

@@ -16,7 +16,7 @@ import tarfile
 import pytest
 
 from tests import inventory, pipelinehost
-from tests.kerberoshost import NO_TICKET, run
+from tests.kerberoshost import NO_TICKET, fqdn, run
 from tests.labhost import eventually
 from tests.pipelinehost import hdfs, succeeded
 
@@ -32,10 +32,6 @@ WRITTEN = ("/models", "/logs", "/processed")
 # A request may time out on the loaded test machine (lab_health's 5 s): the status is asked
 # again for this long.
 STATUS_SECONDS = 120
-
-
-def fqdn(host) -> str:
-    return host.check_output("hostname --fqdn").lower()
 
 
 def principal(host, user: str) -> str:

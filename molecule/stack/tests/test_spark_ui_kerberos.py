@@ -15,7 +15,7 @@ import re
 import pytest
 
 from tests import inventory
-from tests.kerberoshost import keytab
+from tests.kerberoshost import fqdn, keytab
 
 # The host's HTTP/ keytab (the hadoop role's) and the Spark daemons' copy of it.
 HTTP_KEYTAB = keytab("HTTP")
@@ -33,7 +33,7 @@ UIS = {
 @pytest.fixture(scope="module")
 def name(host) -> str:
     """The host's name, for which a client asks a ticket of HTTP/<name>."""
-    return host.check_output("hostname --fqdn").lower()
+    return fqdn(host)
 
 
 @pytest.fixture(scope="module")
