@@ -11,6 +11,7 @@ from cassandra.cluster import Cluster
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from tests import inventory
+from tests.kerberoshost import fqdn, secure
 from tests.labhost import healthy
 
 TOPIC = "movielens_ratings"
@@ -51,6 +52,24 @@ def hdfs(host, command: str):
         "sudo -u movielens timeout 120 bash -c "
         f"'. /etc/profile.d/hadoop.sh && {JOBS_TICKET} && {command}'"
     )
+
+
+def yarn_apps(host, since_ms: int = 0) -> list[dict]:
+    """The ResourceManager's applications started since since_ms (epoch ms; those since its last
+    start, which it keeps no others), from its REST API: over HTTPS by the host's name with the
+    jobs' ticket (SPNEGO) in secure mode."""
+    query = f"/ws/v1/cluster/apps?startedTimeBegin={since_ms}"
+    if secure():
+        https = inventory.endpoint("hadoop_resourcemanager", "resourcemanager_https")
+        url = f"https://{fqdn(host)}:{https.rpartition(':')[2]}{query}"
+        out = hdfs(host, f'curl -fsS -m 20 --negotiate -u : "{url}"')
+    else:
+        url = (
+            f"http://{inventory.endpoint('hadoop_resourcemanager', 'resourcemanager_http')}{query}"
+        )
+        out = host.run(f"curl -fsS -m 20 '{url}'")
+    assert out.rc == 0, out.stderr[-2000:]
+    return (json.loads(out.stdout).get("apps") or {}).get("app") or []
 
 
 def stream_running(host) -> bool:

@@ -80,7 +80,7 @@ HTTP_CASES = [
         "not registered with a master",
     ),
     ("spark-history", "api/v1/version", {"spark": "3.5.1"}, {}, "Spark None"),
-    ("jupyter", "api", {"version": "2.14.2"}, {"detail": "x"}, "Jupyter server None"),
+    ("jupyter-http", "api", {"version": "2.14.2"}, {"detail": "x"}, "Jupyter server None"),
 ]
 
 
@@ -151,6 +151,26 @@ def test_page_over_https_verified_against_the_ca(https_dir, lab_tls, monkeypatch
     assert not lab_health.check("page-http", address)[0]
 
 
+def test_jupyter_over_https_verified_against_the_ca(https_dir, lab_tls, monkeypatch):
+    root, url = https_dir
+    serve(root, "api", {"version": "2.14.2"})
+    address = url.removeprefix("https://")
+    monkeypatch.setattr(lab_health, "CA_FILE", lab_tls["ca"])
+    assert lab_health.check("jupyter", address) == (True, "Jupyter server 2.14.2")
+    assert not lab_health.check("jupyter-http", address)[0]
+    monkeypatch.setattr(lab_health, "CA_FILE", lab_tls["other_ca"])
+    healthy, detail = lab_health.check("jupyter", address)
+    assert not healthy and "TLS: unable to get local issuer certificate" in detail, detail
+
+
+def test_jupyter_over_https_refuses_a_plain_http_server(http_dir, lab_tls, monkeypatch):
+    root, url = http_dir
+    serve(root, "api", {"version": "2.14.2"})
+    monkeypatch.setattr(lab_health, "CA_FILE", lab_tls["ca"])
+    healthy, detail = lab_health.check("jupyter", address_of(url))
+    assert not healthy and detail.startswith("jupyter at 127.0.0.1:"), detail
+
+
 def test_page_over_https_refuses_a_plain_http_server(http_dir, lab_tls, monkeypatch):
     root, url = http_dir
     serve(root, "health", "ok")
@@ -164,7 +184,7 @@ def test_http_errors_give_the_reason(http_dir):
     healthy, detail = lab_health.check("resourcemanager", address_of(url))
     assert not healthy and "HTTP 404" in detail
     serve(root, "api", "<html>login</html>")
-    assert "not JSON" in lab_health.check("jupyter", address_of(url))[1]
+    assert "not JSON" in lab_health.check("jupyter-http", address_of(url))[1]
     serve(root, "ws/v1/node/info", {"somethingElse": {}})
     assert "lacks the expected fields" in lab_health.check("nodemanager", address_of(url))[1]
     healthy, detail = lab_health.check("namenode", closed_port())
@@ -474,7 +494,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_cli_runs_as_a_script(http_dir):
     root, url = http_dir
     serve(root, "api", {"version": "2.14.2"})
-    ok = run_cli("jupyter", address_of(url))
+    ok = run_cli("jupyter-http", address_of(url))
     assert (ok.returncode, ok.stdout) == (0, "Jupyter server 2.14.2\n")
     down = run_cli("jupyter", closed_port())
     assert down.returncode == 1 and "jupyter at 127.0.0.1:" in down.stderr

@@ -1,4 +1,5 @@
-"""JupyterLab answers with its token, refuses without it, and offers the PySpark kernel."""
+"""JupyterLab answers with its token over HTTPS (the host's certificate, verified against the
+lab's CA), refuses without it, and offers the PySpark kernel."""
 
 import json
 
@@ -9,12 +10,15 @@ from tests.labhost import INTERRUPTIONS, healthy, interrupt
 
 TOKEN = "molecule-jupyter-token-0123"
 ADDRESS = inventory.endpoint("jupyter", "jupyter")
-BASE = f"http://{ADDRESS}"
+TLS = inventory.hostvar(inventory.hosts("jupyter")[0], "jupyter_tls", True)
+BASE = f"{'https' if TLS else 'http'}://{ADDRESS}"
+# curl verifies the server's certificate, for the address asked, against the lab's CA.
+CURL = "curl -s --cacert /etc/lab-tls/ca.crt" if TLS else "curl -s"
 
 
-def http(host, path, token=None):
+def http(host, path, token=None, base=BASE):
     header = f"-H 'Authorization: token {token}'" if token else ""
-    result = host.run(f"curl -s -o /tmp/body -w '%{{http_code}}' {header} {BASE}{path}")
+    result = host.run(f"{CURL} -o /tmp/body -w '%{{http_code}}' {header} {base}{path}")
     return int(result.stdout), host.file("/tmp/body").content_string
 
 
@@ -31,6 +35,15 @@ def test_token_is_required(host):
     assert status == 403
 
 
+@pytest.mark.skipif(not TLS, reason="jupyter_tls is off")
+def test_plain_http_is_not_served(host):
+    """The token would cross the network in clear: the port speaks TLS only."""
+    status, _ = http(host, "/api/kernelspecs", token=TOKEN, base=f"http://{ADDRESS}")
+    assert status != 200
+    status, _ = http(host, "/api/kernelspecs", token=TOKEN)
+    assert status == 200
+
+
 def test_pyspark_kernel_offered_with_token(host):
     status, body = http(host, "/api/kernelspecs", token=TOKEN)
     assert status == 200
@@ -45,13 +58,13 @@ def test_kernel_runs_code(host):
     status, _ = http(host, "/api/kernels", token=None)
     assert status == 403
     result = host.run(
-        f"curl -sf -X POST -H 'Authorization: token {TOKEN}' -d '{{\"name\": \"pyspark\"}}' "
+        f"{CURL} -f -X POST -H 'Authorization: token {TOKEN}' -d '{{\"name\": \"pyspark\"}}' "
         f"{BASE}/api/kernels"
     )
     kernel = json.loads(result.stdout)
     assert kernel["name"] == "pyspark"
     auth = f"-H 'Authorization: token {TOKEN}'"
-    host.run(f"curl -sf -X DELETE {auth} {BASE}/api/kernels/{kernel['id']}")
+    host.run(f"{CURL} -f -X DELETE {auth} {BASE}/api/kernels/{kernel['id']}")
 
 
 def test_token_not_world_readable(host):
@@ -62,4 +75,5 @@ def test_token_not_world_readable(host):
 
 @pytest.mark.parametrize("how", INTERRUPTIONS)
 def test_comes_back(host, how):
-    interrupt(host, "jupyter", how, lambda: healthy(host, "jupyter", ADDRESS))
+    kind = "jupyter" if TLS else "jupyter-http"
+    interrupt(host, "jupyter", how, lambda: healthy(host, kind, ADDRESS))

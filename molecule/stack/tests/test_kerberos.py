@@ -8,6 +8,7 @@ import pytest
 
 from tests import inventory
 from tests.kerberoshost import HADOOP_WEB, KEYTABS, SPARK_ENV, as_hdfs, fqdn, http_code, run
+from tests.pipelinehost import hdfs as jobs_user_with_ticket
 
 # The keytabs: principal's service, owner, mode (group hadoop: the daemons' users).
 KEYTAB_OWNERS = [
@@ -77,6 +78,30 @@ def test_yarn_rest_refuses_a_new_application_without_a_ticket_and_allows_one(hos
     assert http_code(host, "POST", url) == "401"
     made = as_hdfs(host, f'curl -sS --negotiate -u : -X POST "{url}"')
     assert '"application-id":"application_' in made.stdout, made.stdout + made.stderr
+
+
+# The HDFS daemons' log levels (read here, not changed): for HDFS's administrators only
+# (dfs.cluster.administrators: its superuser). Their metrics, thread dumps and configuration
+# (/jmx, /stacks, /conf) stay open to every authenticated user, as Hadoop has them
+# (hadoop.security.instrumentation.requires.admin false): the health checks read /jmx.
+LOGGER = "org.apache.hadoop.hdfs.server"
+ADMIN_SERVLETS = {
+    "datanode": (9865, f"/logLevel?log={LOGGER}.datanode.DataNode"),
+    "namenode": (9871, f"/logLevel?log={LOGGER}.namenode.NameNode"),
+}
+
+
+@pytest.mark.parametrize("servlet", sorted(ADMIN_SERVLETS))
+def test_log_levels_are_for_hdfs_administrators_only(host, name, servlet):
+    port, path = ADMIN_SERVLETS[servlet]
+    url = f"https://{name}:{port}{path}"
+    assert http_code(host, "GET", url) == "401"
+    curl = f'curl -sS -o /dev/null -w "%{{http_code}}" --negotiate -u : "{url}"'
+    # The jobs' user, with a ticket: authenticated, and not an administrator.
+    refused = jobs_user_with_ticket(host, curl)
+    assert refused.stdout == "403", refused.stdout + refused.stderr
+    allowed = as_hdfs(host, curl)
+    assert allowed.stdout == "200", allowed.stdout + allowed.stderr
 
 
 @pytest.mark.parametrize("unit", sorted(HADOOP_WEB))

@@ -24,6 +24,7 @@ from tests.pipelinehost import (
     rating,
     send,
     stream_running,
+    yarn_apps,
 )
 
 JOBS_USER = "movielens"
@@ -96,12 +97,6 @@ def web_json(host, url: str):
     out = hdfs(host, f'curl -sS -m 20 --negotiate -u : "{url}"')
     assert out.rc == 0, out.stderr[-2000:]
     return json.loads(out.stdout)
-
-
-def yarn_apps(host) -> list[dict]:
-    """The ResourceManager's applications (the ones since its last start), over HTTPS."""
-    apps = web_json(host, f"https://{fqdn(host)}:8090/ws/v1/cluster/apps").get("apps")
-    return (apps or {}).get("app") or []
 
 
 def spark_apps(host) -> list[dict]:

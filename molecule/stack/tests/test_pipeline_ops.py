@@ -25,7 +25,6 @@ import time
 
 from jobs.reco import tuning
 from tests import inventory
-from tests.kerberoshost import fqdn, secure
 from tests.labhost import eventually
 from tests.pipelinehost import (
     cassandra_session,
@@ -35,15 +34,12 @@ from tests.pipelinehost import (
     stream_running,
     succeeded,
     topic_size,
+    yarn_apps,
 )
 from tests.pipelinehost import run_playbook as pipelinehost_run_playbook
 
 PROJECT = inventory.PROJECT
 testinfra_hosts = ["movielens"]
-# YARN's REST API: over HTTPS with the jobs' ticket (SPNEGO) in secure mode.
-RESOURCEMANAGER = inventory.endpoint(
-    "hadoop_resourcemanager", "resourcemanager_https" if secure() else "resourcemanager_http"
-)
 FOLDERS = ("/input", "/models", "/logs", "/processed", "/errors", "/tmps")
 # Longest each playbook may take on a two-core host (a short training or tuning is two to
 # five minutes; the rebuild ingests, trains and restarts the stream).
@@ -75,18 +71,6 @@ def latest_model(host) -> str:
 def counted_now() -> int:
     with cassandra_session() as session:
         return counted(session)
-
-
-def yarn_apps(host, since_ms: int) -> list[dict]:
-    if secure():
-        port = RESOURCEMANAGER.rpartition(":")[2]
-        url = f"https://{fqdn(host)}:{port}/ws/v1/cluster/apps?startedTimeBegin={since_ms}"
-        out = hdfs(host, f'curl -fsS -m 10 --negotiate -u : "{url}"')
-    else:
-        url = f"http://{RESOURCEMANAGER}/ws/v1/cluster/apps?startedTimeBegin={since_ms}"
-        out = host.run(f"curl -fsS -m 10 '{url}'")
-    assert out.rc == 0, out.stderr
-    return (json.loads(out.stdout).get("apps") or {}).get("app", [])
 
 
 def test_training_on_yarn_publishes_a_new_version(host):

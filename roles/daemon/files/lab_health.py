@@ -8,11 +8,11 @@ exits 0 and prints what it saw when the daemon at HOST:PORT is healthy, else exi
 prints why not. KIND is one of the keys of CHECKS. Each check asks the daemon itself, on its
 own protocol, with a short timeout (HTTP for the web UIs and REST APIs, the four-letter word
 `srvr` for ZooKeeper, an ApiVersions request for Kafka, a CQL OPTIONS frame for Cassandra).
-The page (`page`) answers HTTPS, Cassandra (`cassandra`) speaks CQL over TLS and a broker
-(`kafka`) its protocol over TLS; their certificates must verify for HOST against the lab's CA
-(the tls role's copy on the host, else the system's trust store). Kafka answers ApiVersions
-before any SASL authentication, so no login is needed. `page-http`, `cassandra-plain` and
-`kafka-plaintext` are the same checks without TLS.
+The page (`page`) and JupyterLab (`jupyter`) answer HTTPS, Cassandra (`cassandra`) speaks CQL
+over TLS and a broker (`kafka`) its protocol over TLS; their certificates must verify for HOST
+against the lab's CA (the tls role's copy on the host, else the system's trust store). Kafka
+answers ApiVersions before any SASL authentication, so no login is needed. `page-http`,
+`jupyter-http`, `cassandra-plain` and `kafka-plaintext` are the same checks without TLS.
 
 The Hadoop daemons' web servers in Hadoop's secure mode: `--https` asks them on HTTPS (verified
 like the page), and a server that answers 401 with `WWW-Authenticate: Negotiate` is asked again
@@ -168,8 +168,8 @@ def get_url(url: str, web: Web | None = None) -> str:
         return http_text(parts.netloc, path, scheme=parts.scheme)
 
 
-def http_json(address: str, path: str) -> Any:
-    return json.loads(http_text(address, path))
+def http_json(address: str, path: str, scheme: str | None = None) -> Any:
+    return json.loads(http_text(address, path, scheme=scheme))
 
 
 def jmx_bean(address: str, name: str) -> dict | None:
@@ -241,7 +241,17 @@ def streaming_query(address: str) -> Result:
 
 
 def jupyter(address: str) -> Result:
-    version = http_json(address, "/api").get("version")
+    """JupyterLab over HTTPS, its certificate verified for the address's host."""
+    return _jupyter(address, "https")
+
+
+def jupyter_http(address: str) -> Result:
+    """JupyterLab with TLS turned off (jupyter_tls: false)."""
+    return _jupyter(address, "http")
+
+
+def _jupyter(address: str, scheme: str) -> Result:
+    version = http_json(address, "/api", scheme=scheme).get("version")
     return bool(version), f"Jupyter server {version}"
 
 
@@ -445,6 +455,7 @@ CHECKS: dict[str, Callable[[str], Result]] = {
     "cassandra": cassandra,
     "cassandra-plain": cassandra_plain,
     "jupyter": jupyter,
+    "jupyter-http": jupyter_http,
     "page": page,
     "page-http": page_http,
     "stream": streaming_query,
