@@ -3,8 +3,18 @@ memory monitoring adds."""
 
 import yaml
 
-from tools.bench import monitoring, sidebyside, stack
+from tests import inventory
+from tools.bench import monitoring, security, sidebyside, stack
 from tools.testhost import machine
+
+
+def resolved(hosts) -> dict:
+    """The host lab's variables as Ansible resolves them from the inventory written."""
+    inventory.select(hosts)
+    try:
+        return inventory._hostvars()["lab"]
+    finally:
+        inventory._listing.cache_clear()
 
 
 def figures(total: int, by_user: dict, p50: float = 0.4) -> dict:
@@ -36,7 +46,7 @@ def test_a_mode_empties_its_groups_and_sets_its_variables(tmp_path):
     groups = yaml.safe_load(hosts.read_text())["all"]["children"]
     assert groups["monitoring"] == {}
     assert groups["kafka"] == {"children": {"lab": {}}}
-    lab = groups["lab"]["hosts"]["lab"]
+    lab = resolved(hosts)
     assert lab["movielens_stream_metrics_port"] == 0
     assert (lab["ansible_host"], lab["ansible_port"]) == ("127.0.0.1", 2240)
     assert (tmp_path / "group_vars").resolve() == (
@@ -59,8 +69,7 @@ def test_a_host_on_loopback_has_no_realm_and_one_with_an_address_keeps_the_labs_
             network_address=address,
         )
         hosts = stack.inventory(inst, tmp_path / (address or "loopback"))
-        groups = yaml.safe_load(hosts.read_text())["all"]["children"]
-        return groups, groups["lab"]["hosts"]["lab"]
+        return yaml.safe_load(hosts.read_text())["all"]["children"], resolved(hosts)
 
     groups, host = lab("")
     assert groups["kerberos_kdc"] == {}
@@ -68,8 +77,29 @@ def test_a_host_on_loopback_has_no_realm_and_one_with_an_address_keeps_the_labs_
     assert host["apache_archive_mirror_url"].startswith("http://127.0.0.1:")
     groups, host = lab("10.77.0.30")
     assert groups["kerberos_kdc"] == {"children": {"lab": {}}}
-    assert not set(stack.LOOPBACK) & set(host), host
+    assert host["kerberos_realm"] == "MOVIELENS.LAB" and "hadoop_bind_host" not in host
     assert (host["ansible_host"], host["ansible_port"]) == ("10.77.0.30", 22)
+
+
+def test_the_insecure_mode_turns_every_protection_off(tmp_path):
+    """The mode's settings win over the lab's group_vars (the host shares the group's name)."""
+    inst = machine.Instance(
+        instance="bench",
+        address="10.77.0.30",
+        port=22,
+        user="vagrant",
+        identity_file="/k",
+        root="/r",
+        pid=1,
+        network_address="10.77.0.30",
+    )
+    mode = security.MODES["insecure"]
+    host = resolved(stack.inventory(inst, tmp_path, mode.host_vars, mode.empty_groups))
+    assert (host["kerberos_realm"], host["kafka_security"], host["cassandra_tls"]) == (
+        "",
+        "plaintext",
+        False,
+    )
 
 
 def test_the_table_has_a_column_per_mode():

@@ -57,11 +57,14 @@ def inventory(
         ansible_port=inst.port,
         ansible_user=inst.user,
         ansible_ssh_private_key_file=inst.identity_file,
-        **(LOOPBACK if loopback else {}),
-        **(host_vars or {}),
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    # The settings that differ from the lab's go into host_vars/lab.yml: in hosts.yml they would
+    # lose to group_vars/all.yml, the host `lab` sharing its name with the group `lab`.
+    (out / "host_vars").mkdir(exist_ok=True)
+    settings = {**(LOOPBACK if loopback else {}), **(host_vars or {})}
+    (out / "host_vars" / "lab.yml").write_text(yaml.safe_dump(settings))
     group_vars = out / "group_vars"
     if group_vars.exists() or group_vars.is_symlink():
         group_vars.unlink()
