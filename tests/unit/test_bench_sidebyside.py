@@ -17,6 +17,20 @@ def resolved(hosts) -> dict:
         inventory._listing.cache_clear()
 
 
+def bench_host(address: str = "") -> machine.Instance:
+    """The benchmark host: on loopback (SSH on port 2240), or at an address of its own."""
+    return machine.Instance(
+        instance="bench",
+        address=address or "127.0.0.1",
+        port=22 if address else 2240,
+        user="vagrant",
+        identity_file="/k",
+        root="/r",
+        pid=1,
+        network_address=address,
+    )
+
+
 def figures(total: int, by_user: dict, p50: float = 0.4) -> dict:
     return {
         "first_converge_s": 300,
@@ -28,17 +42,8 @@ def figures(total: int, by_user: dict, p50: float = 0.4) -> dict:
 
 
 def test_a_mode_empties_its_groups_and_sets_its_variables(tmp_path):
-    inst = machine.Instance(
-        instance="bench",
-        address="127.0.0.1",
-        port=2240,
-        user="vagrant",
-        identity_file="/k",
-        root="/r",
-        pid=1,
-    )
     hosts = stack.inventory(
-        inst,
+        bench_host(),
         tmp_path,
         {"movielens_stream_metrics_port": 0},
         empty_groups=("monitoring",),
@@ -58,17 +63,7 @@ def test_a_host_on_loopback_has_no_realm_and_one_with_an_address_keeps_the_labs_
     tmp_path,
 ):
     def lab(address: str) -> tuple[dict, dict]:
-        inst = machine.Instance(
-            instance="bench",
-            address=address or "127.0.0.1",
-            port=22 if address else 2240,
-            user="vagrant",
-            identity_file="/k",
-            root="/r",
-            pid=1,
-            network_address=address,
-        )
-        hosts = stack.inventory(inst, tmp_path / (address or "loopback"))
+        hosts = stack.inventory(bench_host(address), tmp_path / (address or "loopback"))
         return yaml.safe_load(hosts.read_text())["all"]["children"], resolved(hosts)
 
     groups, host = lab("")
@@ -83,18 +78,9 @@ def test_a_host_on_loopback_has_no_realm_and_one_with_an_address_keeps_the_labs_
 
 def test_the_insecure_mode_turns_every_protection_off(tmp_path):
     """The mode's settings win over the lab's group_vars (the host shares the group's name)."""
-    inst = machine.Instance(
-        instance="bench",
-        address="10.77.0.30",
-        port=22,
-        user="vagrant",
-        identity_file="/k",
-        root="/r",
-        pid=1,
-        network_address="10.77.0.30",
-    )
     mode = security.MODES["insecure"]
-    host = resolved(stack.inventory(inst, tmp_path, mode.host_vars, mode.empty_groups))
+    hosts = stack.inventory(bench_host("10.77.0.30"), tmp_path, mode.host_vars, mode.empty_groups)
+    host = resolved(hosts)
     assert (host["kerberos_realm"], host["kafka_security"], host["cassandra_tls"]) == (
         "",
         "plaintext",
