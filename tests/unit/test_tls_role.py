@@ -146,3 +146,28 @@ def test_the_test_helpers_repeat_the_roles_defaults():
         web["movielens_web_tls_key"] == "{{ tls_dir | default('" + tls["tls_dir"] + "') }}/host.key"
     )
     assert web["movielens_web_tls_group"] == "{{ tls_group | default('" + tls["tls_group"] + "') }}"
+
+
+def test_served_names_the_missing_material_and_what_to_do(tmp_path):
+    present = tmp_path / "host.crt"
+    present.write_text("certificate")
+    missing = tmp_path / "host.key"
+    play = (
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.include_role: {name: tls, tasks_from: served}\n"
+        "      vars:\n"
+        "        tls_served_by: The page\n"
+        "        tls_served_switch: movielens_web_tls\n"
+        f"        tls_served_files: ['{present}', '{missing}']\n"
+    )
+    refused = localplay.run(tmp_path, localplay.one_host([]), play)
+    assert refused.returncode != 0
+    assert (
+        f"The page serves TLS (movielens_web_tls) but {missing} does not exist on node1"
+        in " ".join(refused.stdout.split())
+    ), refused.stdout[-3000:]
+    assert str(present) not in refused.stdout.split("does not exist")[0].split("but")[-1]
+
+    missing.write_text("key")
+    served = localplay.run(tmp_path, localplay.one_host([]), play)
+    assert served.returncode == 0, served.stdout[-3000:]
