@@ -247,7 +247,10 @@ def boot(inst: Instance) -> Instance:
         f"--bind={apt_cache}:/var/cache/apt/archives",
     ]
     if inst.network_address:
+        # Its own network namespace, and the right to manage its firewall there, as a server
+        # has (the hadoop role's nftables table); a host on this machine's network has not.
         cmd.append(f"--network-namespace-path=/run/netns/{network.namespace(name)}")
+        cmd.append("--capability=CAP_NET_ADMIN")
     with open(log, "a") as out:
         proc = subprocess.Popen(  # noqa: S603
             cmd,
