@@ -35,6 +35,8 @@ LOOPBACK = {
     "spark_bind_host": "127.0.0.1",
     "movielens_web_bind_host": "127.0.0.1",
     "kerberos_realm": "",
+    # On this machine's network the host may not change the firewall (no CAP_NET_ADMIN).
+    "hadoop_shuffle_firewall": False,
 }
 
 
