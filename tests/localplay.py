@@ -54,9 +54,12 @@ def run(
     )
 
 
-def render(directory: Path, inventory: dict, vars_files, tasks: list, facts: str) -> dict:
+def render(
+    directory: Path, inventory: dict, vars_files, tasks: list, facts: str, *args: str
+) -> dict:
     """Run ``tasks`` on node1 with ``vars_files``, then write ``facts`` (a template of JSON)
-    to facts.json; returns what it rendered. Fails the test when the play fails."""
+    to facts.json; returns what it rendered. ``args`` go to ansible-playbook (e.g. ``-e``).
+    Fails the test when the play fails."""
     copy = {"content": facts, "dest": f"{directory}/facts.json", "mode": "0644"}
     play = {
         "hosts": "node1",
@@ -64,6 +67,6 @@ def render(directory: Path, inventory: dict, vars_files, tasks: list, facts: str
         "vars_files": [str(path) for path in vars_files],
         "tasks": [*tasks, {"ansible.builtin.copy": copy}],
     }
-    result = run(directory, inventory, json.dumps([play]))
+    result = run(directory, inventory, json.dumps([play]), *args)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads((directory / "facts.json").read_text())

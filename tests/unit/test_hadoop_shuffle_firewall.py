@@ -32,32 +32,20 @@ def render(directory: Path, **variables) -> tuple[str, dict]:
             "children": {"hadoop_nodemanager": {"hosts": {name: {} for name in ADDRESSES}}},
         }
     }
-    play = [
-        {
-            "hosts": "node1",
-            "gather_facts": False,
-            "vars_files": [str(ROLE / "defaults/main.yml"), str(ROLE / "vars/main.yml")],
-            "tasks": [
-                {
-                    "ansible.builtin.template": {
-                        "src": str(ROLE / "templates/shuffle-firewall.nft.j2"),
-                        "dest": f"{directory}/shuffle.nft",
-                        "mode": "0644",
-                    }
-                },
-                {
-                    "ansible.builtin.copy": {
-                        "content": "{{ hadoop_default_mapred_site | to_json }}",
-                        "dest": f"{directory}/mapred.json",
-                        "mode": "0644",
-                    }
-                },
-            ],
-        }
-    ]
-    result = localplay.run(directory, inventory, json.dumps(play), "-e", json.dumps(variables))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    mapred = json.loads((directory / "mapred.json").read_text())
+    template = {
+        "src": str(ROLE / "templates/shuffle-firewall.nft.j2"),
+        "dest": f"{directory}/shuffle.nft",
+        "mode": "0644",
+    }
+    mapred = localplay.render(
+        directory,
+        inventory,
+        [ROLE / "defaults/main.yml", ROLE / "vars/main.yml"],
+        [{"ansible.builtin.template": template}],
+        "{{ hadoop_default_mapred_site | to_json }}",
+        "-e",
+        json.dumps(variables),
+    )
     return (directory / "shuffle.nft").read_text(), mapred
 
 
