@@ -1,9 +1,10 @@
 """Spark on the same host: a job on the standalone master, one on YARN, the history server.
 
 In Hadoop's secure mode (the inventory sets kerberos_realm) Spark's jobs run on YARN only (the
-standalone master cannot reach the Kerberized HDFS its event logs go to): the job on YARN logs in
-with the spark user's keytab, and the daemons' health checks ask their UIs with its ticket; the
-stack's test_spark_ui_kerberos.py and test_pipeline_kerberos.py check the rest."""
+standalone master cannot reach the Kerberized HDFS its event logs go to), as the jobs' user with
+its keytab (the stack's test_kerberos.py), and the daemons' health checks ask their UIs with the
+spark user's ticket; the stack's test_spark_ui_kerberos.py and test_pipeline_kerberos.py check
+the rest."""
 
 import json
 import time
@@ -74,6 +75,10 @@ def test_history_server_lists_the_job(host, job_file):
     pytest.fail(f"history server lists {names}")
 
 
+@pytest.mark.skipif(
+    secure(),
+    reason="secure mode: the jobs' user runs the jobs on YARN with its keytab (test_kerberos.py)",
+)
 def test_job_on_yarn_succeeds(host, job_file):
     result = submit(host, "yarn", "lab-yarn", job_file, "--deploy-mode client")
     assert result.rc == 0, result.stderr[-2000:]
