@@ -13,6 +13,7 @@ from __future__ import annotations
 from ansible.utils.display import Display
 
 try:
+    import ansible_mitogen.affinity
     import ansible_mitogen.loaders
     import ansible_mitogen.strategy
 except ImportError:
@@ -27,6 +28,11 @@ except ImportError:
             super().__init__(tqm)
 
 else:
+    # Mitogen pins Ansible's processes to CPUs of its choosing, and every process they start
+    # inherits the pin: on two cores, all of them (the commands a play runs on this machine, the
+    # test hosts that systemd-nspawn boots from such a command, and their daemons) share one
+    # core while Mitogen's multiplexer keeps the other. No pinning: the kernel places them.
+    ansible_mitogen.affinity.policy = ansible_mitogen.affinity.Policy()
     _Base = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
 
     class StrategyModule(ansible_mitogen.strategy.StrategyMixin, _Base):

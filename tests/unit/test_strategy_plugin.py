@@ -6,7 +6,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from pathlib import Path
 
+import ansible_mitogen.affinity
 import ansible_mitogen.strategy
 import pytest
 from ansible.plugins.strategy.linear import StrategyModule as Linear
@@ -27,6 +29,8 @@ def test_the_strategy_is_mitogens_where_mitogen_is_installed():
     strategy = load_plugin().StrategyModule
     assert issubclass(strategy, ansible_mitogen.strategy.StrategyMixin)
     assert issubclass(strategy, Linear)
+    # Mitogen's CPU pinning is off: its no-op policy.
+    assert type(ansible_mitogen.affinity.policy) is ansible_mitogen.affinity.Policy
 
 
 def test_without_mitogen_it_is_ansibles_linear_strategy_with_a_warning(monkeypatch):
@@ -54,7 +58,14 @@ def test_a_play_runs_with_the_projects_strategy_and_with_ansibles(tmp_path, stra
         "changed_when": False,
     }
     show = {"ansible.builtin.debug": {"msg": "parent: {{ parent.stdout }}"}}
-    play = [{"hosts": "node1", "gather_facts": False, "tasks": [parent, show]}]
+    # What the play runs may use every CPU this test may (Mitogen pins none of its processes).
+    cpus = {
+        "ansible.builtin.shell": "grep Cpus_allowed_list /proc/self/status",
+        "register": "cpus",
+        "changed_when": False,
+    }
+    show_cpus = {"ansible.builtin.debug": {"msg": "cpus: {{ cpus.stdout.split()[-1] }}"}}
+    play = [{"hosts": "node1", "gather_facts": False, "tasks": [parent, show, cpus, show_cpus]}]
     result = localplay.run(
         tmp_path, localplay.one_host([]), json.dumps(play), env={"ANSIBLE_STRATEGY": strategy}
     )
@@ -63,3 +74,6 @@ def test_a_play_runs_with_the_projects_strategy_and_with_ansibles(tmp_path, stra
     assert ("mitogen" in line) == (strategy == "mitogen_linear"), line
     assert ("AnsiballZ" in line) == (strategy == "linear"), line
     assert "Mitogen is not installed" not in result.stdout + result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if "cpus: " in line]
+    mine = Path("/proc/self/status").read_text().split("Cpus_allowed_list:")[1].split()[0]
+    assert line.split("cpus: ")[1].strip(" '\"") == mine, line
