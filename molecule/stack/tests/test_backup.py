@@ -15,11 +15,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tarfile
 import time
 
 import pytest
 
 from tests import inventory, pipelinehost
+from tests.kerberoshost import run, secure
 from tests.labhost import eventually, main_pid
 from tests.pipelinehost import (
     cassandra_session,
@@ -122,6 +124,18 @@ def test_a_backup_holds_every_part_with_its_checksum(backup):
     positions = json.loads((backup["path"] / "kafka/positions.json").read_text())
     # The checkpoint's positions are where the stream stood: the end of the topic.
     assert sum(positions["checkpoint"]["offsets"]["movielens_ratings"].values()) == topic_size()
+
+
+def test_the_served_model_is_copied_with_a_ticket_of_the_jobs_keytab(host, backup):
+    # In secure mode the jobs' user is refused HDFS without a ticket: the backup's copy of
+    # /models was made with one, from the jobs' keytab.
+    if secure():
+        refused = run(host, "movielens", "hdfs dfs -ls /models", timeout=120)
+        assert refused.rc != 0, refused.stdout
+    with tarfile.open(backup["path"] / "hdfs" / "models.tar.gz") as models:
+        names = models.getnames()
+    version = backup["version"]
+    assert any(name.strip("./").startswith(f"{version}/") for name in names), names[:20]
 
 
 def test_a_backup_that_does_not_match_its_manifest_is_refused(host, backup, tmp_path):

@@ -180,7 +180,7 @@ spark.stop()
 
 
 def test_spark_submit_skips_the_keytab_for_its_standalone_master(host, settings):
-    """The same login on YARN lists /models and writes HDFS: test_kerberos.py."""
+    """The same login runs the pipeline's jobs on YARN (test_the_jobs_run_on_yarn_...)."""
     host.run(
         f"cat > /tmp/lab_krb_driver.py <<'EOF'\n{DRIVER_JOB}\nEOF\nchmod 644 /tmp/lab_krb_driver.py"
     )

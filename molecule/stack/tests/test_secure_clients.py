@@ -2,23 +2,19 @@
 request refused without a ticket beside the same request served with one: the recommendations
 page's status (its panel and movielens-status read WebHDFS and the NameNode's figures over
 HTTPS with SPNEGO), JupyterLab's user (refused by HDFS without a ticket; its kernel's Spark
-sessions on YARN, logged in with its keytab, run the notebooks in test_pipeline_notebooks.py),
-and a backup (its HDFS copies made with a ticket of the jobs' keytab). After
-test_pipeline_kerberos.py in file order: the backup stops and starts the streaming service,
-whose long life that file checks."""
+sessions on YARN, logged in with its keytab, run the notebooks in test_pipeline_notebooks.py).
+A backup's HDFS copies, made with a ticket of the jobs' keytab: test_backup.py."""
 
 from __future__ import annotations
 
 import json
 import re
-import tarfile
 
 import pytest
 
-from tests import inventory, pipelinehost
+from tests import inventory
 from tests.kerberoshost import NO_TICKET, fqdn, run
 from tests.labhost import eventually
-from tests.pipelinehost import hdfs, succeeded
 
 PAGE_USER = "movielens-web"
 PAGE_KEYTAB = "/etc/security/keytabs/movielens-web.keytab"
@@ -145,20 +141,3 @@ def test_the_kernels_user_is_refused_hdfs_without_a_ticket(host):
     refused = run(host, JUPYTER_USER, "hdfs dfs -ls /processed", timeout=120)
     assert refused.rc != 0
     assert "Client cannot authenticate via:[TOKEN, KERBEROS]" in refused.stderr, refused.stderr
-
-
-def test_a_backup_copies_hdfs_with_a_ticket_of_the_jobs_keytab(host, tmp_path):
-    served = hdfs(host, "hdfs dfs -cat /models/latest")
-    assert served.rc == 0, served.stderr
-    version = served.stdout.strip()
-    refused = run(host, "movielens", "hdfs dfs -ls /models", timeout=120)
-    assert refused.rc != 0
-
-    result = pipelinehost.run_playbook("backup.yml", 900, backup_dir=str(tmp_path))
-    succeeded(result)
-    (path,) = list(tmp_path.iterdir())
-    with tarfile.open(path / "hdfs" / "models.tar.gz") as models:
-        names = models.getnames()
-    assert any(name.strip("./").startswith(f"{version}/") for name in names), names[:20]
-    manifest = json.loads((path / "manifest.json").read_text())
-    assert manifest["files"]["hdfs/models.tar.gz"]["size"] > 0
