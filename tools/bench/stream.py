@@ -2,7 +2,7 @@
 beside the original project's scoring, on the same running stack in one run.
 
     make up
-    .venv/bin/python -m tools.bench.stream --baseline c55e2fe [--rates 200,800,1000,1200]
+    .venv/bin/python -m tools.bench.stream --baseline c55e2fe [--rates 200,800,1000] [--rounds 3]
 
 Each variant runs in turn as the only streaming query on the host (the service stopped, the
 variant a unit of its own on a scratch checkpoint, from the topic's end; the service started
@@ -11,7 +11,9 @@ measures it: every message a rating by its own new user (a fold-in, a top-N and 
 message, the worst case), from the moment it is handed to Kafka to its user's ``updated_at``
 in ``reco.recommendations_by_user``. Before the rates, --warm-up seconds at the first rate
 that are not counted (a streaming job's first minute is slower). A rate is sustained when
-every message was served and p99 stayed within 3 s.
+every message was served and p99 stayed within 3 s. With --rounds N the variants run N times
+in turn (a busy two-core host moves a run's p99 by a second from one run to the next); each
+rate's figures are then the medians of the rounds, each round kept in the JSON.
 
 Variants:
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +137,37 @@ class Bench:
         }
 
 
+def combine(rounds: list[dict]) -> dict:
+    """A variant's rounds as one result: at each rate the median p50 and p99 of its rounds and
+    their messages and served added up, sustained when it was in every round; each round's own
+    figures under ``rounds``."""
+    by_rate: dict[int, list[dict]] = {}
+    for result in rounds:
+        for run in result["runs"]:
+            by_rate.setdefault(run["rate"], []).append(run)
+    runs = []
+    for rate, done in by_rate.items():
+        p50s = [r["p50_s"] for r in done if r["p50_s"] is not None]
+        p99s = [r["p99_s"] for r in done if r["p99_s"] is not None]
+        runs.append(
+            {
+                "rate": rate,
+                "messages": sum(r["messages"] for r in done),
+                "served": sum(r["served"] for r in done),
+                "p50_s": round(statistics.median(p50s), 3) if p50s else None,
+                "p99_s": round(statistics.median(p99s), 3) if p99s else None,
+                "sustained": all(r["sustained"] for r in done),
+            }
+        )
+    sustained = [r["rate"] for r in runs if r["sustained"]]
+    return {
+        "options": rounds[0]["options"],
+        "runs": runs,
+        "highest_sustained_rate": max(sustained) if sustained else None,
+        "rounds": rounds,
+    }
+
+
 def table(figures: dict) -> str:
     names = list(figures["variants"])
     lines = [
@@ -170,6 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--warm-up", type=float, default=10.0)
     p.add_argument("--settle", type=float, default=60.0)
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the variants this many times in turn; the figures are the rounds' medians",
+    )
     p.add_argument("--password", default="lab-movielens-secret", help="Cassandra login movielens")
     args = p.parse_args(argv)
     rates = args.rate_list = [int(r) for r in args.rates.split(",")]
@@ -188,25 +228,38 @@ def main(argv: list[str] | None = None) -> int:
     catalogue = pipeline.movies(args.host, args.dataset)
     try:
         bench = Bench(args, session, catalogue)
-        figures = {
-            (f"now-{t:g}" if args.now_triggers else "now"): bench.variant(
-                f"now-{t:g}", f"--trigger-seconds {t:g}"
+        variants = {
+            (f"now-{t:g}" if args.now_triggers else "now"): (
+                f"now-{t:g}",
+                f"--trigger-seconds {t:g}",
+                "",
+                None,
             )
             for t in triggers
         }
-        figures["baseline"] = bench.variant(
+        variants["baseline"] = (
             "baseline",
             f"--trigger-seconds {args.baseline_trigger:g}",
             f"MOVIELENS_CODE={BASELINE_DIR}",
+            None,
         )
-        figures["als-subset"] = bench.variant(
-            "als-subset", "--scorer als-subset --trigger-seconds 1", rates=rates[:1]
+        variants["als-subset"] = (
+            "als-subset",
+            "--scorer als-subset --trigger-seconds 1",
+            "",
+            rates[:1],
         )
+        rounds: dict[str, list[dict]] = {key: [] for key in variants}
+        for number in range(1, args.rounds + 1):
+            print(f"bench: round {number} of {args.rounds}", flush=True)
+            for key, (name, options, env, only) in variants.items():
+                rounds[key].append(bench.variant(name, options, env, only))
+        figures = {key: combine(results) for key, results in rounds.items()}
     finally:
         cluster.shutdown()
     result = {
         "command": f".venv/bin/python -m tools.bench.stream --baseline {args.baseline} "
-        f"--rates {args.rates} --seconds {args.seconds:g}"
+        f"--rates {args.rates} --seconds {args.seconds:g} --rounds {args.rounds}"
         + (f" --now-triggers {args.now_triggers}" if args.now_triggers else ""),
         "dataset": args.dataset,
         "baseline": args.baseline,
