@@ -56,7 +56,6 @@ def measure(inventory: Path, hosts: list[str], services: dict, args) -> dict:
         ]
     finally:
         cassandra.shutdown()
-    sustained = [run["rate"] for run in latency if run["sustained"]]
     return {
         "hosts": hosts,
         "first_converge_s": first["seconds"],
@@ -65,7 +64,7 @@ def measure(inventory: Path, hosts: list[str], services: dict, args) -> dict:
         "memory_mib_by_host": memory,
         "memory_mib_total_by_host": {host: sum(m.values()) for host, m in memory.items()},
         "latency": latency,
-        "highest_sustained_rate": max(sustained) if sustained else None,
+        "highest_sustained_rate": pipeline.highest_sustained(latency),
     }
 
 

@@ -244,6 +244,12 @@ def latency_run(  # noqa: PLR0913
     return figures
 
 
+def highest_sustained(runs: list[dict]) -> int | None:
+    """The highest rate of ``latency_run``'s runs that was sustained, or None."""
+    sustained = [run["rate"] for run in runs if run["sustained"]]
+    return max(sustained) if sustained else None
+
+
 def start_stream(host: str, name: str, args: str, env: str = "") -> None:
     """Stop the streaming service and run the streaming job as unit ``movielens-bench-<name>``
     instead, on a scratch checkpoint and stream name from the topic's end (``args``: more of
@@ -317,7 +323,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         cluster.shutdown()
 
-    sustained = [run["rate"] for run in foldin if run["sustained"]]
     figures = {
         "command": f".venv/bin/python -m tools.bench.pipeline --rates {args.rates} "
         f"--seconds {args.seconds:g} --dataset {args.dataset}",
@@ -325,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         "training": train,
         "producer": produce,
         "latency_foldin": foldin,
-        "highest_sustained_rate": max(sustained) if sustained else None,
+        "highest_sustained_rate": highest_sustained(foldin),
         "latency_als_subset": subset,
     }
     path = common.write("pipeline", figures)

@@ -129,11 +129,10 @@ class Bench:
             runs = self.measure(name, rates or self.args.rate_list)
         finally:
             pipeline.stop_stream(host, name)
-        sustained = [r["rate"] for r in runs if r["sustained"]]
         return {
             "options": options,
             "runs": runs,
-            "highest_sustained_rate": max(sustained) if sustained else None,
+            "highest_sustained_rate": pipeline.highest_sustained(runs),
         }
 
 
@@ -159,11 +158,10 @@ def combine(rounds: list[dict]) -> dict:
                 "sustained": all(r["sustained"] for r in done),
             }
         )
-    sustained = [r["rate"] for r in runs if r["sustained"]]
     return {
         "options": rounds[0]["options"],
         "runs": runs,
-        "highest_sustained_rate": max(sustained) if sustained else None,
+        "highest_sustained_rate": pipeline.highest_sustained(runs),
         "rounds": rounds,
     }
 
