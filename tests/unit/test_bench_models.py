@@ -75,3 +75,41 @@ def test_baseline_user_bias_is_its_closed_form():
     mask = data.user == u
     residual = data.value[mask] - base.mu - base.item_bias[data.item[mask]]
     assert np.isclose(base.user_bias[u], residual.sum() / (5 + mask.sum()))
+
+
+def test_item_similarity_is_the_shrunk_correlation_over_common_raters():
+    # residuals are the ratings (a zero baseline); user 2 rated movie 0 only
+    data = models.Ratings(
+        np.array([0, 0, 1, 1, 2]), np.array([0, 1, 0, 1, 0]), np.array([1.0, 2, 2, 1, 3]), 3, 2
+    )
+    zero = models.Baseline(0.0, np.zeros(3), np.zeros(2))
+    similarity = models.item_similarities(data, zero, shrink=1.0)
+    # (1*2 + 2*1) / sqrt((1 + 4) * (4 + 1)) = 0.8, two common raters: (2 - 1) / (2 - 1 + 1)
+    np.testing.assert_allclose(similarity, [[0.0, 0.4], [0.4, 0.0]])
+
+
+def test_neighbour_scores_average_the_most_similar_positive_residuals():
+    # user 0 rated movies 1, 2 and 3 (residuals 1, -2, 4 with a zero baseline)
+    data = models.Ratings(np.array([0, 0, 0]), np.array([1, 2, 3]), np.array([1.0, -2, 4]), 1, 4)
+    zero = models.Baseline(0.0, np.zeros(1), np.zeros(4))
+    similarity = np.zeros((4, 4))
+    similarity[0, 1:] = [0.5, 0.25, -0.9]  # movie 3 the least similar to movie 0
+    similarity[1, 2:] = [0.2, 0.6]
+    near = models.neighbour_scores(data, zero, similarity, k=2)
+    assert np.isclose(near[0, 0], (0.5 * 1 + 0.25 * -2) / 0.75)  # the two nearest
+    assert np.isclose(near[0, 1], (0.6 * 4 + 0.2 * -2) / 0.8)  # its own similarity is 0
+    assert near[0, 2] == 0.0  # no positive similarity among what the user rated
+
+
+def test_blend_is_its_weights_times_its_predictors():
+    train, test = models.random_split(small_ratings(), 0.25, seed=5)
+    setting = {**models.RATING, "rank": 4, "iterations": 3, "neighbours": 5, "shrink": 10.0}
+    (row,) = models.run(models.FAMILIES["blend"], train, test, setting)
+    weights = models.blend_weights(train, setting)
+    assert row["weights"] == [round(float(w), 4) for w in weights]
+    predictors = models.blend_predictors(train, setting)
+    predicted = weights[0] + sum(
+        w * p[test.user, test.item] for w, p in zip(weights[1:], predictors, strict=True)
+    )
+    expected = models.rating_rmse(predicted, test, 1.0, 5.0)
+    assert np.isclose(row["rmse"], expected)

@@ -21,6 +21,11 @@ Families (each an exact numpy version of what the pipeline would train):
 * ``biased-als``: the baseline plus Spark's explicit ALS-WR on its residuals;
 * ``biased-als-joint``: the same model with each bias solved together with the factors in
   every half-step (which Spark's ALS cannot do);
+* ``blend``: a rating as a linear blend of three predictors: ``biased-als``, the baseline
+  plus an item neighbourhood on its residuals (Koren's shrunk Pearson-baseline similarity,
+  the ``neighbours`` most similar movies the user rated), and the served implicit model's
+  preference; the weights fitted by least squares on a validation part carved out of the
+  training ratings, the predictors then fitted again on all of them;
 * ``popularity``: the most-rated movies the user has not rated.
 
 Settings are chosen on a validation split carved out of the training part of the first
@@ -257,6 +262,10 @@ class Baseline:
     def predict(self, user: np.ndarray, item: np.ndarray) -> np.ndarray:
         return self.mu + self.user_bias[user] + self.item_bias[item]
 
+    def scores(self) -> np.ndarray:
+        """Users x movies."""
+        return self.mu + self.user_bias[:, None] + self.item_bias[None, :]
+
 
 def fit_baseline(train: Ratings, user_reg: float, item_reg: float, passes: int = 10) -> Baseline:
     """Regularised baseline predictors by alternating least squares (Koren):
@@ -315,8 +324,7 @@ class BiasedModel:
         return self.baseline.predict(user, item) + dot
 
     def scores(self) -> np.ndarray:
-        b = self.baseline
-        return b.mu + b.user_bias[:, None] + b.item_bias[None, :] + self.users @ self.items.T
+        return self.baseline.scores() + self.users @ self.items.T
 
 
 def biased_als(
@@ -347,6 +355,84 @@ def biased_als(
     return BiasedModel(Baseline(baseline.mu, b_u, b_i), users, items)
 
 
+def biased_of(train: Ratings, settings: dict, joint: bool = False) -> BiasedModel:
+    """``biased_als`` with a setting's rank, reg, iterations, user_reg and item_reg."""
+    bias_regs = (settings["user_reg"], settings["item_reg"])
+    rank, reg, iterations = settings["rank"], settings["reg"], settings["iterations"]
+    return biased_als(train, rank, reg, iterations, bias_regs, joint=joint)
+
+
+# --- an item neighbourhood on the baseline's residuals, and a blend -------------------------
+
+
+def item_similarities(train: Ratings, baseline: Baseline, shrink: float) -> np.ndarray:
+    """Every two movies' shrunk Pearson-baseline similarity (Koren): over the users who rated
+    both, ``sum(e_i e_j) / sqrt(sum(e_i^2) sum(e_j^2))`` with ``e = r - baseline``, times
+    ``(n_ij - 1) / (n_ij - 1 + shrink)`` for ``n_ij`` such users; 0 on the diagonal."""
+    e = np.zeros((train.n_users, train.n_items))
+    rated = np.zeros_like(e)
+    e[train.user, train.item] = train.value - baseline.predict(train.user, train.item)
+    rated[train.user, train.item] = 1.0
+    products = e.T @ e
+    squares = (e * e).T @ rated  # [i, j]: sum of e_i^2 over the users who rated j too
+    denominator = np.sqrt(squares * squares.T)
+    correlation = np.divide(
+        products, denominator, out=np.zeros_like(products), where=denominator > 0
+    )
+    common = np.maximum(rated.T @ rated - 1, 0)
+    similarity = correlation * common / (common + shrink)
+    np.fill_diagonal(similarity, 0.0)
+    return similarity
+
+
+def neighbour_scores(
+    train: Ratings, baseline: Baseline, similarity: np.ndarray, k: int
+) -> np.ndarray:
+    """Users x movies: of the ``k`` movies the user rated most similar to the movie, those of
+    positive similarity ``s_j``, their residuals ``e_j`` averaged: ``sum(s e) / sum(s)``
+    (0 without any)."""
+    out = np.zeros((train.n_users, train.n_items))
+    residual = residuals(train, baseline)
+    for u, (items, values) in enumerate(by_row(residual)):
+        if not len(items):
+            continue
+        s = similarity[:, items]
+        e = np.broadcast_to(values, s.shape)
+        if len(items) > k:
+            nearest = np.argpartition(-s, k, axis=1)[:, :k]
+            s, e = np.take_along_axis(s, nearest, 1), np.take_along_axis(e, nearest, 1)
+        s = np.maximum(s, 0.0)
+        total = s.sum(axis=1)
+        out[u] = np.divide((s * e).sum(axis=1), total, out=np.zeros(len(total)), where=total > 0)
+    return out
+
+
+# The served ranking model (jobs.reco.tuning.DEFAULTS), the blend's implicit predictor.
+RANKING = {"rank": 32, "reg": 0.2, "alpha": 0.3, "iterations": 10}
+BLEND_SEED = 7  # of the validation part the blend's weights are fitted on
+
+
+def blend_predictors(train: Ratings, settings: dict) -> list[np.ndarray]:
+    """The blend's three predictors, each users x movies: biased ALS, the baseline plus the
+    item neighbourhood on its residuals, the implicit model's preference."""
+    biased = biased_of(train, settings)
+    base = biased.baseline
+    similarity = item_similarities(train, base, settings["shrink"])
+    near = neighbour_scores(train, base, similarity, settings["neighbours"])
+    r = RANKING
+    users, items = als(train, r["rank"], r["reg"], r["iterations"], alpha=r["alpha"])
+    return [biased.scores(), base.scores() + near, users @ items.T]
+
+
+def blend_weights(train: Ratings, settings: dict, fraction: float = 0.25) -> np.ndarray:
+    """Intercept and one weight per predictor, by least squares on a validation part of
+    ``train`` (per user, ``fraction`` held out), the predictors fitted on the rest."""
+    fit, valid = random_split(train, fraction, BLEND_SEED)
+    columns = [p[valid.user, valid.item] for p in blend_predictors(fit, settings)]
+    x = np.column_stack([np.ones(len(valid)), *columns])
+    return np.linalg.lstsq(x, valid.value, rcond=None)[0]
+
+
 def rating_rmse(predict: np.ndarray, test: Ratings, low: float, high: float) -> float:
     """RMSE of ``jobs.reco.metrics`` with predictions clipped to the rating scale."""
     return metrics.rmse(np.clip(predict, low, high), test.value)
@@ -356,6 +442,8 @@ def rating_rmse(predict: np.ndarray, test: Ratings, low: float, high: float) -> 
 
 Report = Callable[[dict, np.ndarray, Callable | None], None]
 SHIPPED = {"rank": 16, "reg": 0.2, "alpha": 1.0, "iterations": 10}  # jobs.train's defaults
+# The served rating model (jobs.reco.rating.DEFAULTS, baseline regularisation 5 and 5).
+RATING = {"user_reg": 5.0, "item_reg": 5.0, "rank": 32, "reg": 0.15, "iterations": 10}
 
 
 def fit_popularity(train: Ratings, settings: dict, report: Report) -> None:
@@ -382,24 +470,24 @@ def fit_ease(train: Ratings, settings: dict, report: Report) -> None:
 
 def fit_baseline_only(train: Ratings, settings: dict, report: Report) -> None:
     baseline = fit_baseline(train, settings["user_reg"], settings["item_reg"])
-    scores = baseline.mu + baseline.user_bias[:, None] + baseline.item_bias[None, :]
-    report(settings, scores, baseline.predict)
+    report(settings, baseline.scores(), baseline.predict)
 
 
 def fit_biased(train: Ratings, settings: dict, report: Report, joint: bool = False) -> None:
-    model = biased_als(
-        train,
-        settings["rank"],
-        settings["reg"],
-        settings["iterations"],
-        (settings["user_reg"], settings["item_reg"]),
-        joint=joint,
-    )
+    model = biased_of(train, settings, joint)
     report(settings, model.scores(), model.predict)
 
 
 def fit_biased_joint(train: Ratings, settings: dict, report: Report) -> None:
     fit_biased(train, settings, report, joint=True)
+
+
+def fit_blend(train: Ratings, settings: dict, report: Report) -> None:
+    weights = blend_weights(train, settings)
+    predictors = blend_predictors(train, settings)
+    scores = weights[0] + sum(w * p for w, p in zip(weights[1:], predictors, strict=True))
+    used = {**settings, "weights": [round(float(w), 4) for w in weights]}
+    report(used, scores, lambda user, item: scores[user, item])
 
 
 @dataclass(frozen=True)
@@ -432,6 +520,7 @@ FAMILIES = {
         Family("baseline", fit_baseline_only, True, "mu + b_u + b_i"),
         Family("biased-als", fit_biased, True, "baseline, then ALS-WR on the residuals"),
         Family("biased-als-joint", fit_biased_joint, True, "ALS-WR solving the biases too"),
+        Family("blend", fit_blend, True, "biased ALS, neighbours and preference, blended"),
     )
 }
 
@@ -483,7 +572,17 @@ def measure(family: Family, setting: dict, splits: Sequence[tuple[Ratings, Ratin
     return {"settings": setting, "splits": per_split, "mean": mean}
 
 
-SETTING_KEYS = ("rank", "reg", "alpha", "iterations", "lambda", "user_reg", "item_reg")
+SETTING_KEYS = (
+    "rank",
+    "reg",
+    "alpha",
+    "iterations",
+    "lambda",
+    "user_reg",
+    "item_reg",
+    "neighbours",
+    "shrink",
+)
 
 
 def settings_of(row: dict) -> dict:
@@ -543,6 +642,13 @@ def searches(args, fit: Ratings, valid: Ratings) -> tuple[dict[str, dict], dict[
             explicit = grid(rank=ranks, reg=args.explicit_regs, iterations=[args.explicit_its])
             rows = search(FAMILIES[name], [{**bias, **s} for s in explicit], fit, valid)
             chosen[name] = pick(name, rows)
+    if "blend" in wanted:
+        print("blend, on the chosen (or the served) biased ALS", flush=True)
+        biased = chosen.get("biased-als", RATING)
+        near = grid(neighbours=args.neighbours, shrink=args.shrinks)
+        chosen["blend"] = pick(
+            "blend", search(FAMILIES["blend"], [{**biased, **s} for s in near], fit, valid)
+        )
     return chosen, found
 
 
@@ -592,6 +698,12 @@ def parser() -> argparse.ArgumentParser:
         "--explicit-regs", type=numbers(float), default=[0.1, 0.15, 0.2], help="both biased"
     )
     p.add_argument("--explicit-its", type=int, default=10, help="both biased: iterations")
+    p.add_argument(
+        "--neighbours", type=numbers(int), default=[10, 20, 40], help="blend: movies averaged"
+    )
+    p.add_argument(
+        "--shrinks", type=numbers(float), default=[100, 400], help="blend: similarity shrinkage"
+    )
     p.add_argument(
         "--tolerance",
         type=float,
