@@ -180,3 +180,10 @@ def test_zookeeper_clients_log_to_their_console_only(rendered):
     root = ET.fromstring((rendered / "zookeeper-client-logback.xml").read_text())
     classes = {a.get("class") for a in root.iter("appender")}
     assert classes == {"ch.qos.logback.core.ConsoleAppender"}
+
+
+def test_spark_drivers_do_not_warn_of_micro_batches_outlasting_their_trigger(rendered):
+    base = properties(rendered / "log4j2.properties")
+    name = "org.apache.spark.sql.execution.streaming.ProcessingTimeExecutor"
+    assert base["logger.trigger.name"] == name
+    assert base["logger.trigger.level"] == "error"

@@ -3,6 +3,7 @@ beside the original project's scoring, on the same running stack in one run.
 
     make up
     .venv/bin/python -m tools.bench.stream --baseline c55e2fe [--rates 200,800,1000] [--rounds 3]
+    python -m tools.bench.stream --variants now --now-triggers 0.5,0.25 --out stream-trigger
 
 Each variant runs in turn as the only streaming query on the host (the service stopped, the
 variant a unit of its own on a scratch checkpoint, from the topic's end; the service started
@@ -46,6 +47,7 @@ from tools.bench import common, pipeline
 from tools.testhost import machine
 
 BASELINE_DIR = "/var/lib/movielens/bench-baseline"
+VARIANTS = ("now", "baseline", "als-subset")  # what --variants chooses from
 
 
 def install_baseline(host: str, revision: str) -> None:
@@ -191,7 +193,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--host", default="lab")
     p.add_argument("--dataset", default=pipeline.local_dataset())
-    p.add_argument("--baseline", required=True, help="git revision of the earlier version")
+    p.add_argument("--baseline", help="git revision of the earlier version (variant baseline)")
+    p.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help="which variants run, comma separated, of: %(default)s",
+    )
+    p.add_argument("--out", default="stream", help="docs/benchmarks/<out>.json")
     p.add_argument("--baseline-trigger", type=float, default=0.5)
     p.add_argument(
         "--now-triggers",
@@ -211,8 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--password", default="lab-movielens-secret", help="Cassandra login movielens")
     args = p.parse_args(argv)
     rates = args.rate_list = [int(r) for r in args.rates.split(",")]
+    wanted = args.variants.split(",")
+    if unknown := set(wanted) - set(VARIANTS):
+        p.error(f"unknown variants {sorted(unknown)}; known: {', '.join(VARIANTS)}")
+    if "baseline" in wanted and not args.baseline:
+        p.error("the baseline variant needs --baseline REVISION")
 
-    install_baseline(args.host, args.baseline)
+    if "baseline" in wanted:
+        install_baseline(args.host, args.baseline)
     triggers = [float(t) for t in args.now_triggers.split(",") if t]
     if not triggers:
         service = common.on_host(args.host, "systemctl show -p ExecStart --value movielens-stream")
@@ -226,27 +240,33 @@ def main(argv: list[str] | None = None) -> int:
     catalogue = pipeline.movies(args.host, args.dataset)
     try:
         bench = Bench(args, session, catalogue)
-        variants = {
-            (f"now-{t:g}" if args.now_triggers else "now"): (
-                f"now-{t:g}",
-                f"--trigger-seconds {t:g}",
-                "",
+        variants = (
+            {}
+            if "now" not in wanted
+            else {
+                (f"now-{t:g}" if args.now_triggers else "now"): (
+                    f"now-{t:g}",
+                    f"--trigger-seconds {t:g}",
+                    "",
+                    None,
+                )
+                for t in triggers
+            }
+        )
+        if "baseline" in wanted:
+            variants["baseline"] = (
+                "baseline",
+                f"--trigger-seconds {args.baseline_trigger:g}",
+                f"MOVIELENS_CODE={BASELINE_DIR}",
                 None,
             )
-            for t in triggers
-        }
-        variants["baseline"] = (
-            "baseline",
-            f"--trigger-seconds {args.baseline_trigger:g}",
-            f"MOVIELENS_CODE={BASELINE_DIR}",
-            None,
-        )
-        variants["als-subset"] = (
-            "als-subset",
-            "--scorer als-subset --trigger-seconds 1",
-            "",
-            rates[:1],
-        )
+        if "als-subset" in wanted:
+            variants["als-subset"] = (
+                "als-subset",
+                "--scorer als-subset --trigger-seconds 1",
+                "",
+                rates[:1],
+            )
         rounds: dict[str, list[dict]] = {key: [] for key in variants}
         for number in range(1, args.rounds + 1):
             print(f"bench: round {number} of {args.rounds}", flush=True)
@@ -256,15 +276,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         cluster.shutdown()
     result = {
-        "command": f".venv/bin/python -m tools.bench.stream --baseline {args.baseline} "
-        f"--rates {args.rates} --seconds {args.seconds:g} --rounds {args.rounds}"
-        + (f" --now-triggers {args.now_triggers}" if args.now_triggers else ""),
+        "command": ".venv/bin/python -m tools.bench.stream"
+        + (f" --baseline {args.baseline}" if args.baseline else "")
+        + f" --variants {args.variants} --rates {args.rates} --seconds {args.seconds:g}"
+        + f" --rounds {args.rounds}"
+        + (f" --now-triggers {args.now_triggers}" if args.now_triggers else "")
+        + (f" --out {args.out}" if args.out != "stream" else ""),
         "dataset": args.dataset,
         "baseline": args.baseline,
         "rates": rates,
         "variants": figures,
     }
-    path = common.write("stream", result)
+    path = common.write(args.out, result)
     print(table(result))
     print(f"bench: written to {path.relative_to(common.ROOT)}")
     return 0
