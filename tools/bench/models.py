@@ -52,7 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jobs.reco import metrics
+from jobs.reco import metrics, rating, tuning
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = ROOT / "docs" / "benchmarks" / "models.json"
@@ -407,8 +407,13 @@ def neighbour_scores(
     return out
 
 
-# The served ranking model (jobs.reco.tuning.DEFAULTS), the blend's implicit predictor.
-RANKING = {"rank": 32, "reg": 0.2, "alpha": 0.3, "iterations": 10}
+# The served ranking model, the blend's implicit predictor.
+RANKING = {
+    "rank": tuning.DEFAULTS["rank"],
+    "reg": tuning.DEFAULTS["reg"],
+    "alpha": tuning.DEFAULTS["alpha"],
+    "iterations": tuning.DEFAULTS["max_iter"],
+}
 BLEND_SEED = 7  # of the validation part the blend's weights are fitted on
 
 
@@ -441,9 +446,15 @@ def rating_rmse(predict: np.ndarray, test: Ratings, low: float, high: float) -> 
 # --- families: what is fitted, how it is scored ---------------------------------------------
 
 Report = Callable[[dict, np.ndarray, Callable | None], None]
-SHIPPED = {"rank": 16, "reg": 0.2, "alpha": 1.0, "iterations": 10}  # jobs.train's defaults
-# The served rating model (jobs.reco.rating.DEFAULTS, baseline regularisation 5 and 5).
-RATING = {"user_reg": 5.0, "item_reg": 5.0, "rank": 32, "reg": 0.15, "iterations": 10}
+SHIPPED = {"rank": 16, "reg": 0.2, "alpha": 1.0, "iterations": 10}  # shipped before RANKING
+# The served rating model, the blend's first predictor.
+RATING = {
+    "user_reg": rating.DEFAULTS["bias_reg"],
+    "item_reg": rating.DEFAULTS["bias_reg"],
+    "rank": rating.DEFAULTS["rating_rank"],
+    "reg": rating.DEFAULTS["rating_reg"],
+    "iterations": rating.DEFAULTS["rating_max_iter"],
+}
 
 
 def fit_popularity(train: Ratings, settings: dict, report: Report) -> None:
