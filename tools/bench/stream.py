@@ -240,33 +240,34 @@ def main(argv: list[str] | None = None) -> int:
     catalogue = pipeline.movies(args.host, args.dataset)
     try:
         bench = Bench(args, session, catalogue)
-        variants = (
-            {}
-            if "now" not in wanted
-            else {
-                (f"now-{t:g}" if args.now_triggers else "now"): (
-                    f"now-{t:g}",
-                    f"--trigger-seconds {t:g}",
-                    "",
-                    None,
+        # each kind of --variants: (key, (unit name, options, environment, rates or None))
+        kinds = {
+            "now": [
+                (
+                    f"now-{t:g}" if args.now_triggers else "now",
+                    (f"now-{t:g}", f"--trigger-seconds {t:g}", "", None),
                 )
                 for t in triggers
-            }
-        )
-        if "baseline" in wanted:
-            variants["baseline"] = (
-                "baseline",
-                f"--trigger-seconds {args.baseline_trigger:g}",
-                f"MOVIELENS_CODE={BASELINE_DIR}",
-                None,
-            )
-        if "als-subset" in wanted:
-            variants["als-subset"] = (
-                "als-subset",
-                "--scorer als-subset --trigger-seconds 1",
-                "",
-                rates[:1],
-            )
+            ],
+            "baseline": [
+                (
+                    "baseline",
+                    (
+                        "baseline",
+                        f"--trigger-seconds {args.baseline_trigger:g}",
+                        f"MOVIELENS_CODE={BASELINE_DIR}",
+                        None,
+                    ),
+                )
+            ],
+            "als-subset": [
+                (
+                    "als-subset",
+                    ("als-subset", "--scorer als-subset --trigger-seconds 1", "", rates[:1]),
+                )
+            ],
+        }
+        variants = dict(pair for kind in wanted for pair in kinds[kind])
         rounds: dict[str, list[dict]] = {key: [] for key in variants}
         for number in range(1, args.rounds + 1):
             print(f"bench: round {number} of {args.rounds}", flush=True)
