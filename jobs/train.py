@@ -32,6 +32,7 @@ import os
 import time
 from datetime import UTC, datetime
 
+import numpy as np
 from pyspark.ml.recommendation import ALS
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -84,6 +85,8 @@ def parser() -> argparse.ArgumentParser:
         ("rating_reg", float, "ALS regParam"),
         ("rating_max_iter", int, "ALS iterations"),
         ("bias_reg", float, "user and movie bias regularisation"),
+        ("rating_neighbours", int, "neighbourhood size (0: no neighbourhood, no blend)"),
+        ("rating_shrink", float, "neighbourhood similarity shrinkage"),
     ):
         default = rating.DEFAULTS[name]
         p.add_argument(
@@ -218,14 +221,26 @@ def run(spark, args: argparse.Namespace) -> dict:
 
     train, test = split_ratings(ratings, args.test_fraction, args.split, args.seed)
     train, test = train.cache(), test.cache()
-    log.info("split %s: %d training, %d held-out ratings", args.split, train.count(), test.count())
+    split = {"train": train.count(), "test": test.count()}
+    log.info("split %s: %d training, %d held-out ratings", args.split, *split.values())
+    share = evaluation.user_share(counts["ratings"])
+    with common.timed(f"collecting the ratings of {share:.0%} of the users to the driver", log):
+        arrays = common.in_parallel(
+            lambda: evaluation.collect(train, share), lambda: evaluation.collect(test, share)
+        )
     # The ranking model and the rating model are independent: trained side by side.
-    (model, report), (rating_model, rating_report) = common.in_parallel(
-        lambda: ranking_model(args, ratings, train, test),
-        lambda: stars_model(args, ratings, train, test),
+    (model, report, evaluated), stars = common.in_parallel(
+        lambda: ranking_model(args, ratings, train, arrays),
+        lambda: stars_model(args, ratings, train, arrays),
     )
-    if rating_report is not None:
-        report["rating"] = rating_report
+    rating_model = None
+    if stars is not None:
+        rating_model, rated, seconds = stars
+        with common.timed("evaluating the rating model and the stars' blend", log):
+            rating_model.blend, report["rating"] = evaluation.rating_report(
+                rated, evaluated, *arrays, args.seed
+            )
+        report["rating"]["train_s"] = seconds
     report.update(
         {
             "version": version,
@@ -255,16 +270,17 @@ def run(spark, args: argparse.Namespace) -> dict:
     return report
 
 
-def ranking_model(args: argparse.Namespace, ratings, train, test):
-    """(the implicit ALS model to serve, its report beside most-popular's on ``test``)."""
+def ranking_model(args: argparse.Namespace, ratings, train, arrays):
+    """(the implicit ALS model to serve, its report beside most-popular's on the held-out
+    ratings, the model evaluated: trained on ``train``). ``arrays``: the split's, on the
+    driver (``evaluation.collect``)."""
     als = build_als(args)
     with common.timed(f"training ALS {als_params(args)} on the training split", log):
-        model = als.fit(train)
+        evaluated = model = als.fit(train)
     with common.timed("evaluating against the most-popular baseline", log):
         report = evaluation.evaluate(
             model,
-            train,
-            test,
+            *arrays,
             args.implicit,
             k=args.k,
             threshold=args.relevance or None,
@@ -274,23 +290,24 @@ def ranking_model(args: argparse.Namespace, ratings, train, test):
     if args.refit:
         with common.timed("training ALS on all ratings", log):
             model = als.fit(ratings)
-    return model, report
+    return model, report, evaluated
 
 
-def stars_model(args: argparse.Namespace, ratings, train, test):
-    """(the rating model to serve, its report beside the baselines'), (None, None) without."""
+def stars_model(args: argparse.Namespace, ratings, train, arrays):
+    """(the rating model to serve, the one trained on ``train`` alone, the seconds of that
+    training), each with its movies' neighbourhood; None without a rating model.
+    ``arrays``: the split's, on the driver (``evaluation.collect``)."""
     if not args.rating:
-        return None, None
+        return None
     settings = rating_settings(args)
     with common.timed(f"training the rating model {settings}", log) as fit:
-        trained = rating.train(train, settings, args.seed, args.blocks)
-    with common.timed("evaluating the rating model against the baselines", log):
-        report = evaluation.rating_report(trained, train, test)
-    report["train_s"] = round(fit.seconds, 1)
+        evaluated = trained = rating.train(train, settings, args.seed, args.blocks)
+        trained.fit_neighbourhood(*arrays[0])
     if args.refit:
         with common.timed("training the rating model on all ratings", log):
             trained = rating.train(ratings, settings, args.seed, args.blocks)
-    return trained, report
+            trained.fit_neighbourhood(*(np.concatenate(a) for a in zip(*arrays, strict=True)))
+    return trained, evaluated, round(fit.seconds, 1)
 
 
 def write_version(
@@ -311,6 +328,10 @@ def write_version(
     parquet = {"item_factors": factors, "movies": movies, "popularity": pop}
     if rating_model is not None:
         parquet[model_store.RATING] = rating_model.items()
+        if rating_model.blend is not None:
+            parquet[model_store.NEIGHBOURS] = spark.createDataFrame(
+                rating_model.neighbourhood.rows(), model_store.NEIGHBOURS_SCHEMA
+            )
     # Independent writes, each a few small files: side by side.
     common.in_parallel(
         lambda: model.save(fsutil.join(out, "als")),
@@ -347,6 +368,9 @@ def rating_info(rating_model: rating.Trained | None) -> dict | None:
         "rank": s["rating_rank"],
         "regParam": s["rating_reg"],
         "maxIter": s["rating_max_iter"],
+        "neighbours": s["rating_neighbours"],
+        "shrink": s["rating_shrink"],
+        "blend": list(rating_model.blend.weights) if rating_model.blend else None,
     }
 
 

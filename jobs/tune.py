@@ -118,7 +118,10 @@ def run(spark, args) -> dict:
     train, _ = split_ratings(ratings, args.test_fraction, args.split, args.seed)
     fit, valid = split_ratings(train, args.validation_fraction, args.split, args.seed + 1)
     fit, valid = fit.cache(), valid.cache()
-    log.info("fit %d ratings, validate on %d", fit.count(), valid.count())
+    counts = fit.count(), valid.count()
+    log.info("fit %d ratings, validate on %d", *counts)
+    share = evaluation.user_share(sum(counts))
+    arrays = [evaluation.collect(d, share) for d in (fit, valid)]
     configs = configurations(args)
     results, baseline = [], None
     for i, cfg in enumerate(configs, start=1):
@@ -137,7 +140,7 @@ def run(spark, args) -> dict:
             numItemBlocks=args.blocks,
         ).fit(fit)
         report = evaluation.evaluate(
-            model, fit, valid, cfg["implicit"], k=args.k, max_users=args.eval_users, seed=args.seed
+            model, *arrays, cfg["implicit"], k=args.k, max_users=args.eval_users, seed=args.seed
         )
         baseline = report["popularity"]
         row = {

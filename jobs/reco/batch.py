@@ -18,7 +18,8 @@ For each batch:
    ``recommendations`` and ``recommendations_by_user``. A user the model cannot place (none
    of their movies has factors) gets the most popular unrated movies, scored
    ``1 / popularity rank``. Where the model version has a rating model, each recommendation
-   carries the user's predicted rating in stars (``foldin.RatingModel.predict_many``). The
+   carries the user's predicted rating in stars (``foldin.RatingModel.predict_many``, given
+   the scorer's preference for the movie, which a blend of models uses). The
    batch's users are folded in together (``foldin.recommend_many``), not one by one;
 5. record the batch's counters (``valid + invalid == messages``) under its batch id, and
    the batch id, its time, its last user and the next offset of each partition it read as
@@ -61,10 +62,11 @@ class Message:
 Scorer = Callable[[Mapping[int, Mapping[int, float]], int], dict[int, list | None]]
 
 
-# user id -> (the user's (movie, rating) pairs, in any order, and movies); returns user id ->
-# the user's predicted stars for those movies
+# user id -> (the user's (movie, rating) pairs, in any order, movies, and the scorer's
+# preference for each movie); returns user id -> the user's predicted stars for those movies
 Rater = Callable[
-    [Mapping[int, tuple[Collection[tuple[int, float]], Sequence[int]]]], dict[int, list[float]]
+    [Mapping[int, tuple[Collection[tuple[int, float]], Sequence[int], Sequence[float]]]],
+    dict[int, list[float]],
 ]
 
 
@@ -155,15 +157,19 @@ def process_batch(ctx: Context, batch_id: int, messages: Sequence[Message]) -> B
     for r in ratings:  # the batch's own, written with the top-N below
         histories.setdefault(r.user_id, {})[r.movie_id] = r.rating
     scored = ctx.scorer(histories, ctx.top_n)
-    recs = {}
+    recs, preferences = {}, {}
     for user_id in users:
         recs[user_id] = scored.get(user_id)
+        preferences[user_id] = [r[1] for r in recs[user_id] or ()]
         if recs[user_id] is None:  # cold: the model knows none of the user's movies
             stats.cold_users += 1
             recs[user_id] = popular_recs(ctx, histories[user_id])
+            preferences[user_id] = [0.0] * len(recs[user_id])  # a user with no factors
     stars = {}
     if ctx.rater is not None:
-        stars = ctx.rater({u: (histories[u].items(), [r[0] for r in recs[u]]) for u in users})
+        stars = ctx.rater(
+            {u: (histories[u].items(), [r[0] for r in recs[u]], preferences[u]) for u in users}
+        )
     lists = {u: rows_for(recs[u], ctx.movies, stars.get(u)) for u in users}
     ctx.store.write_users(ratings, lists, ctx.model_version)
     if good:

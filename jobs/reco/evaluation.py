@@ -16,9 +16,8 @@ from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from jobs.reco import metrics
+from jobs.reco import metrics, neighbours
 from jobs.reco.foldin import ItemFactors, top_n
-from jobs.reco.rating import clip
 
 log = logging.getLogger(__name__)
 
@@ -37,29 +36,34 @@ def popularity(train: DataFrame) -> DataFrame:
     )
 
 
-def rating_errors(predictions: DataFrame, prediction_col: str = "prediction") -> dict:
-    row = predictions.agg(
-        F.sqrt(F.avg((F.col(prediction_col) - F.col("rating")) ** 2)).alias("rmse"),
-        F.avg(F.abs(F.col(prediction_col) - F.col("rating"))).alias("mae"),
-        F.count(F.lit(1)).alias("n"),
-    ).first()
-    return {"rmse": row["rmse"], "mae": row["mae"], "predictions": row["n"]}
+# Ratings on the driver: (user, movie, rating) arrays.
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]
+MAX_RATINGS = 2_000_000  # ratings brought to the driver for an evaluation, about, at most
 
 
-def baseline_rating_errors(train: DataFrame, test: DataFrame) -> dict:
-    """Errors of predicting each movie's mean training rating (global mean if unseen)."""
-    global_mean = train.agg(F.avg("rating")).first()[0]
-    means = train.groupBy("movie_id").agg(F.avg("rating").alias("movie_mean"))
-    pred = test.join(means, "movie_id", "left").withColumn(
-        "prediction", F.coalesce(F.col("movie_mean"), F.lit(global_mean))
-    )
-    return rating_errors(pred)
+def user_share(ratings: int, limit: int = MAX_RATINGS) -> float:
+    """The share of users whose ratings ``collect`` brings, of a data set of ``ratings``."""
+    return min(1.0, limit / max(ratings, 1))
+
+
+def collect(ratings: DataFrame, share: float = 1.0) -> Arrays:
+    """``ratings`` as (user, movie, rating) arrays on the driver: all of them, or those of a
+    ``share`` of the users (always the same users, by a hash of the id: a user's training and
+    held-out ratings come together)."""
+    if share < 1.0:
+        buckets = 1 << 20
+        keep = F.pmod(F.xxhash64("user_id"), F.lit(buckets)) < int(buckets * share)
+        ratings = ratings.filter(keep)
+    cells = F.array(*(F.col(c).cast("double") for c in ("user_id", "movie_id", "rating")))
+    # one row of lists: far cheaper for Python than a Row per rating
+    table = np.array(ratings.agg(F.collect_list(cells)).first()[0]).reshape(-1, 3)
+    return table[:, 0].astype(np.int64), table[:, 1].astype(np.int64), table[:, 2]
 
 
 def evaluate(
     model: ALSModel,
-    train: DataFrame,
-    test: DataFrame,
+    train: Arrays,
+    test: Arrays,
     implicit: bool,
     *,
     k: int = 10,
@@ -67,31 +71,26 @@ def evaluate(
     max_users: int | None = 10_000,
     seed: int = 42,
 ) -> dict:
-    """Metrics of the served top-``k`` and of the most-popular baseline, side by side."""
-    held_out = [(r[0], r[1], r[2]) for r in test.select("user_id", "movie_id", "rating").collect()]
-    relevant = metrics.relevant_items(held_out, threshold)
+    """Metrics of the served top-``k`` and of the most-popular baseline, side by side, on the
+    ratings ``test`` of a model trained on ``train`` (``collect``'s arrays)."""
+    relevant = metrics.relevant_items(zip(*(a.tolist() for a in test), strict=True), threshold)
     users = sorted(relevant)
     if max_users and len(users) > max_users:
         users = sorted(random.Random(seed).sample(users, max_users))
         relevant = {u: relevant[u] for u in users}
-    users_df = train.sparkSession.createDataFrame([(u,) for u in users], "user_id int")
+    mine = np.isin(train[0], users)
     seen: dict[int, set[int]] = {}
-    for r in train.join(F.broadcast(users_df), "user_id").select("user_id", "movie_id").collect():
-        seen.setdefault(r[0], set()).add(r[1])
+    for u, m in zip(train[0][mine].tolist(), train[1][mine].tolist(), strict=True):
+        seen.setdefault(u, set()).add(m)
 
     items = item_factors(model)
-    user_rows = model.userFactors.join(
-        F.broadcast(users_df.withColumnRenamed("user_id", "id")), "id"
-    ).collect()
-    factors = {r["id"]: np.asarray(r["features"], dtype=np.float64) for r in user_rows}
+    factors = user_factors(model, users)
     als_recs = {
         u: [m for m, _ in top_n(items, factors[u], k, exclude=seen.get(u, ()))]
         for u in users
         if u in factors
     }
-    pop = popularity(train)
-    ranking = [r[0] for r in pop.orderBy("rank").select("movie_id").collect()]
-    pop_recs = metrics.popularity_recommendations(ranking, seen, users, k)
+    pop_recs = metrics.popularity_recommendations(popularity_ranking(train[1]), seen, users, k)
 
     als_report = metrics.ranking_report(als_recs, relevant, k)
     pop_report = metrics.ranking_report(pop_recs, relevant, k)
@@ -99,9 +98,10 @@ def evaluate(
         note = "implicit model: scores are preferences, not ratings"
         als_report.update({"rmse": None, "mae": None, "rating_note": note})
     else:
-        model.setColdStartStrategy("drop")
-        als_report.update(rating_errors(model.transform(test)))
-    pop_report.update(baseline_rating_errors(train, test))
+        predicted = preferences(model, test[0], test[1], missing=np.nan)
+        known = ~np.isnan(predicted)  # Spark's coldStartStrategy "drop"
+        als_report.update(errors(predicted[known], test[2][known]))
+    pop_report.update(errors(movie_means(*train)(test[1]), test[2]))
     pop_report["rating_note"] = "ratings predicted by the movie's mean training rating"
     report = {
         "k": k,
@@ -123,23 +123,101 @@ def evaluate(
     return report
 
 
-def rating_report(rating_model, train: DataFrame, test: DataFrame) -> dict:
-    """RMSE and MAE on the held-out ratings of the rating model (``jobs.reco.rating``), of its
-    baseline predictors alone and of movie means, side by side."""
-    predicted = rating_model.predict(test.select("user_id", "movie_id", "rating")).cache()
+def popularity_ranking(movies: np.ndarray) -> list[int]:
+    """Movie ids, the most rated first (ties: the smaller id first), as ``popularity`` ranks."""
+    ids, counts = np.unique(movies, return_counts=True)
+    return ids[np.lexsort((ids, -counts))].tolist()
+
+
+def user_factors(model: ALSModel, users) -> dict[int, np.ndarray]:
+    """The factors of ``users`` that the model has."""
+    wanted = model.userFactors.sparkSession.createDataFrame([(int(u),) for u in users], "id int")
+    rows = model.userFactors.join(F.broadcast(wanted), "id").collect()
+    return {r["id"]: np.asarray(r["features"], dtype=np.float64) for r in rows}
+
+
+def rating_report(rating_model, ranking_model: ALSModel, train: Arrays, test: Arrays, seed=42):
+    """``(the stars' blend or None, the report)``: RMSE and MAE on the held-out ratings
+    ``test`` of the rating model (``jobs.reco.rating``) as the stream serves it (each user
+    folded in from their ratings of ``train``), of its baseline predictors alone and of movie
+    means, side by side; and where the rating model has a neighbourhood, of the stars' blend
+    (``jobs.reco.neighbours``) of the rating model, the neighbourhood and ``ranking_model``'s
+    preference, all trained on ``train``. The blend's weights are fitted on ``test``'s
+    ratings; the errors reported are of each rating predicted with the weights fitted on the
+    other half of the users, and the blend returned has the weights fitted on all of them.
+    """
+    model = rating_model.serving()
+    histories = by_user(*train)
+    users, movies, actual = (a[np.argsort(test[0], kind="stable")] for a in test)
+    ids, starts = np.unique(users, return_index=True)
+    groups = list(zip(ids.tolist(), np.split(movies, starts[1:]), strict=True))
+    prefs = np.split(preferences(ranking_model, users, movies), starts[1:])
+    requests = [(histories.get(u, ()), m, p) for (u, m), p in zip(groups, prefs, strict=True)]
+    predicted, base, term, preference = model.predictors_many(requests)
     report = {
         "settings": rating_model.settings,
-        "model": rating_errors(predicted),
-        "baseline": rating_errors(
-            predicted.withColumn("baseline", clip(F.col("baseline"))), "baseline"
-        ),
-        "movie_mean": baseline_rating_errors(train, test),
+        "model": errors(np.clip(predicted, *neighbours.STARS), actual),
+        "baseline": errors(np.clip(base, *neighbours.STARS), actual),
+        "movie_mean": errors(movie_means(*train)(movies), actual),
     }
-    predicted.unpersist()
-    log.info(
-        "RMSE: rating model %.4f, baseline predictors %.4f, movie means %.4f",
-        report["model"]["rmse"],
-        report["baseline"]["rmse"],
-        report["movie_mean"]["rmse"],
-    )
-    return report
+    line = "RMSE: rating model %.4f, baseline predictors %.4f, movie means %.4f"
+    figures = [report[name]["rmse"] for name in ("model", "baseline", "movie_mean")]
+    blend = None
+    if model.neighbourhood is not None and len(actual) >= neighbours.MIN_RATINGS:
+        columns = [predicted, base + term, preference]
+        half = np.isin(users, ids[np.random.default_rng(seed).random(len(ids)) < 0.5])
+        blend = neighbours.fit(columns, actual)
+        report["blend"] = {
+            **errors(neighbours.cross_fitted(columns, actual, half), actual),
+            "weights": dict(zip(("intercept", *neighbours.PREDICTORS), blend.weights, strict=True)),
+            "fitted_on": "the held-out ratings: each predicted with the weights fitted on the "
+            "other half of the users",
+        }
+        line += ", the stars' blend %.4f"
+        figures.append(report["blend"]["rmse"])
+    log.info(line + " (%d held-out ratings)", *figures, len(actual))
+    return blend, report
+
+
+def by_user(users: np.ndarray, movies: np.ndarray, ratings: np.ndarray) -> dict:
+    """user -> [(movie, rating), ...] of ratings as three arrays."""
+    out: dict[int, list] = {}
+    for u, m, r in zip(users.tolist(), movies.tolist(), ratings.tolist(), strict=True):
+        out.setdefault(u, []).append((m, r))
+    return out
+
+
+def movie_means(users: np.ndarray, movies: np.ndarray, ratings: np.ndarray):
+    """A function of movie ids: each movie's mean rating (the mean of all for another)."""
+    ids, movie = np.unique(movies, return_inverse=True)
+    means = np.bincount(movie, ratings) / np.bincount(movie)
+    overall = float(ratings.mean()) if len(ratings) else 0.0
+
+    def mean_of(wanted: np.ndarray) -> np.ndarray:
+        pos = np.clip(np.searchsorted(ids, wanted), 0, max(len(ids) - 1, 0))
+        found = ids[pos] == wanted if len(ids) else np.zeros(len(wanted), dtype=bool)
+        return np.where(found, means[pos] if len(ids) else 0.0, overall)
+
+    return mean_of
+
+
+def errors(predicted: np.ndarray, actual: np.ndarray) -> dict:
+    return {
+        "rmse": metrics.rmse(predicted, actual),
+        "mae": metrics.mae(predicted, actual),
+        "predictions": len(actual),
+    }
+
+
+def preferences(model: ALSModel, users: np.ndarray, movies: np.ndarray, missing: float = 0.0):
+    """The model's ``x_u . y_i`` of each (user, movie) pair (``missing`` where it lacks
+    either)."""
+    items = item_factors(model)
+    factors = user_factors(model, np.unique(users).tolist())
+    if not factors:
+        return np.full(len(users), missing)
+    known = ItemFactors.from_pairs(factors.items())
+    u_pos, u_in = known.rows(users)
+    i_pos, i_in = items.rows(movies)
+    dots = np.einsum("ij,ij->i", known.factors[u_pos], items.factors[i_pos])
+    return np.where(u_in & i_in, dots, missing)

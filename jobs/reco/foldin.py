@@ -42,6 +42,8 @@ from itertools import chain
 
 import numpy as np
 
+from jobs.reco import neighbours
+
 
 @dataclass
 class ItemFactors:
@@ -473,7 +475,7 @@ def popular_top_n(popular_ids: Sequence[int], n: int, exclude: Iterable[int] = (
 
 
 # The rating model: predicted stars beside the implicit ranking.
-STARS = (0.5, 5.0)  # MovieLens's rating scale
+STARS = neighbours.STARS  # MovieLens's rating scale
 
 
 @dataclass
@@ -487,6 +489,10 @@ class RatingModel:
 
         b_u = sum_j (r_j - mu - b_j) / (user_reg + n_u)
         x_u = explicit ALS step on e_j = r_j - mu - b_u - b_j (regParam ``reg``)
+
+    With a ``blend`` (and its ``neighbourhood``), the stars blend that prediction with the
+    baseline plus the movie's neighbourhood among the user's rated movies and the ranking
+    model's preference for the movie (``jobs.reco.neighbours``).
     """
 
     mu: float
@@ -494,13 +500,16 @@ class RatingModel:
     reg: float
     items: ItemFactors
     biases: np.ndarray  # (n,) float64, aligned with items.movie_ids
+    neighbourhood: neighbours.Neighbourhood | None = None
+    blend: neighbours.Blend | None = None
 
     @classmethod
-    def from_rows(cls, mu: float, user_reg: float, reg: float, rows) -> RatingModel:
-        """From ``(movie_id, bias, features)`` rows."""
+    def from_rows(cls, mu: float, user_reg: float, reg: float, rows, **blend) -> RatingModel:
+        """From ``(movie_id, bias, features)`` rows (and ``neighbourhood``, ``blend``)."""
         rows = sorted(rows, key=lambda r: r[0])
         items = ItemFactors.from_pairs((r[0], r[2]) for r in rows)
-        return cls(mu, user_reg, reg, items, np.array([r[1] for r in rows], dtype=np.float64))
+        biases = np.array([r[1] for r in rows], dtype=np.float64)
+        return cls(mu, user_reg, reg, items, biases, **blend)
 
     def fold_in(self, rated: Sequence[tuple[int, float]]) -> tuple[float, np.ndarray]:
         """``(b_u, x_u)`` from ``(movie_id, rating)`` pairs; movies the model lacks are
@@ -515,12 +524,17 @@ class RatingModel:
         b_u = float(residual.sum() / (self.user_reg + len(values)))
         return b_u, solve_explicit(self.items.factors[pos], residual - b_u, self.reg)
 
-    def predict(self, rated: Sequence[tuple[int, float]], movies: Sequence[int]) -> list[float]:
-        """The user's predicted stars for ``movies``, clipped to MovieLens's scale."""
+    def predict(
+        self,
+        rated: Sequence[tuple[int, float]],
+        movies: Sequence[int],
+        preferences: Sequence[float] | None = None,
+    ) -> list[float]:
+        """The user's predicted stars for ``movies`` (the ranking model's ``preferences`` for
+        them: what a blend needs; 0 when not given), clipped to MovieLens's scale."""
         b_u, x_u = self.fold_in(rated)
-        pos, known = self.items.rows(movies)
-        item = np.where(known, self.biases[pos] + self.items.factors[pos] @ x_u, 0.0)
-        return [float(s) for s in np.clip(self.mu + b_u + item, *STARS)]
+        request = (rated, movies, preferences)
+        return self.stars(*self._predictors(np.array([b_u]), x_u[None], [request])).tolist()
 
     def fold_in_many(self, rated: Sequence[Collection[tuple[int, float]]]):
         """``fold_in(sorted(pairs))`` of each user's pairs of ``rated``, stacked:
@@ -539,27 +553,76 @@ class RatingModel:
         x[warm] = _solve_spd_many(a, rhs)
         return b, x
 
-    def predict_many(
-        self, requests: Mapping[int, tuple[Collection[tuple[int, float]], Sequence[int]]]
-    ) -> dict[int, list[float]]:
+    def predict_many(self, requests: Mapping[int, tuple]) -> dict[int, list[float]]:
         """``predict`` for each user of ``requests`` (user id -> (the user's (movie_id, rating)
-        pairs, the movies to predict)): user id -> the predicted stars of those movies, as
-        ``predict(sorted(pairs), movies)`` gives them (the pairs' order changes the last bits)."""
+        pairs, the movies to predict[, the ranking model's preferences for them])): user id ->
+        the predicted stars of those movies, as ``predict(sorted(pairs), ...)`` gives them
+        (the pairs' order changes the last bits)."""
         users = list(requests)
-        costs = [self.items.rank * len(requests[u][0]) for u in users]
-        out: dict = {}
-        for part in _chunks(costs):
-            b, x = self.fold_in_many([requests[u][0] for u in users[part]])
-            stars = self._stars(b, x, [requests[u][1] for u in users[part]])
-            out.update(zip(users[part], stars, strict=True))
-        return out
+        stars = self.stars(*self.predictors_many([requests[u] for u in users]))
+        ends = np.cumsum([len(requests[u][1]) for u in users]).tolist()
+        return {
+            u: stars[lo:hi].tolist() for u, lo, hi in zip(users, [0, *ends][:-1], ends, strict=True)
+        }
 
-    def _stars(self, b: np.ndarray, x: np.ndarray, movies: Sequence[Sequence[int]]):
-        """Each user's stars for their ``movies``, from ``b_u`` (B,) and ``x_u`` (B, rank)."""
+    def predictors_many(self, requests: Sequence[tuple]) -> tuple[np.ndarray, ...]:
+        """What the stars of each request's movies are made of, flat, request after request:
+        ``(the rating model's prediction, the baseline, the neighbourhood term, the
+        preference)``, unclipped (the term is 0 without a neighbourhood). A request is
+        ``predict_many``'s."""
+        costs = [self.items.rank * len(r[0]) for r in requests]
+        parts = []
+        for part in _chunks(costs):
+            asked = requests[part]
+            b, x = self.fold_in_many([a[0] for a in asked])
+            parts.append(self._predictors(b, x, asked))
+        return tuple(np.concatenate([np.zeros(0)] + [p[i] for p in parts]) for i in range(4))
+
+    def stars(self, predicted, baseline, term, preference) -> np.ndarray:
+        """The stars from ``predictors_many``: the blend's where there is one, else the rating
+        model's prediction, clipped to MovieLens's scale."""
+        if self.blend is None or self.neighbourhood is None:
+            return np.clip(predicted, *STARS)
+        return self.blend.stars(predicted, baseline + term, preference)
+
+    def _predictors(self, b: np.ndarray, x: np.ndarray, requests: Sequence[tuple]):
+        """``predictors_many`` of ``requests``, their users' ``b_u`` (B,) and ``x_u`` (B, rank)
+        given."""
+        movies = [r[1] for r in requests]
         user = np.repeat(np.arange(len(movies)), [len(m) for m in movies])
         pos, known = self.items.rows(np.fromiter((m for ms in movies for m in ms), np.int64))
         dots = np.einsum("ij,ij->i", self.items.factors[pos], x[user])
-        item = np.where(known, self.biases[pos] + dots, 0.0)
-        stars = np.clip((self.mu + b)[user] + item, *STARS).tolist()
-        ends = np.cumsum([len(m) for m in movies]).tolist()
-        return [stars[lo:hi] for lo, hi in zip([0, *ends[:-1]], ends, strict=True)]
+        baseline = (self.mu + b)[user] + np.where(known, self.biases[pos], 0.0)
+        term = np.zeros(len(user))
+        if self.neighbourhood is not None:
+            term = self._neighbourhood_terms(b, requests)
+        preference = np.concatenate(
+            [np.zeros(0)] + [_or_zeros(r[2] if len(r) > 2 else None, len(r[1])) for r in requests]
+        )
+        return baseline + np.where(known, dots, 0.0), baseline, term, preference
+
+    def residuals(self, users: np.ndarray, movies: np.ndarray, ratings: np.ndarray):
+        """``(users, movies, residuals of the baseline)`` of the ratings of movies the model
+        has, each user's ``b_u`` folded in from those ratings (as ``fold_in`` does)."""
+        pos, known = self.items.rows(movies)
+        users, movies, pos = users[known], movies[known], pos[known]
+        e = ratings[known] - self.mu - self.biases[pos]
+        _, user = np.unique(users, return_inverse=True)
+        b_u = np.bincount(user, e) / (self.user_reg + np.bincount(user))
+        return users, movies, e - b_u[user]
+
+    def _neighbourhood_terms(self, b: np.ndarray, requests: Sequence[tuple]) -> np.ndarray:
+        """The neighbourhood term of each request's movies, flat: from the residuals of the
+        baseline (with the user's folded-in ``b_u``) of the movies the user rated."""
+        out = [np.zeros(0)]
+        for b_u, (pairs, wanted, *_) in zip(b.tolist(), requests, strict=True):
+            flat = np.array(sorted(pairs), dtype=np.float64).reshape(-1, 2)
+            ids, values = flat[:, 0].astype(np.int64), flat[:, 1]
+            pos, known = self.items.rows(ids)
+            residual = values[known] - self.mu - b_u - self.biases[pos[known]]
+            out.append(self.neighbourhood.term(ids[known], residual, wanted))
+        return np.concatenate(out)
+
+
+def _or_zeros(values: Sequence[float] | None, n: int) -> np.ndarray:
+    return np.zeros(n) if values is None else np.asarray(values, dtype=np.float64)

@@ -8,6 +8,9 @@ Layout written by ``jobs.train``::
     <root>/<version>/popularity/     Parquet: movie_id, ratings, mean_rating, rank
     <root>/<version>/rating/         Parquet: movie_id, bias float, features array<float>
                                      (the rating model, absent when trained without one)
+    <root>/<version>/rating_neighbours/  Parquet: movie_id, neighbours array<int>,
+                                     similarities array<float> (the rating model's item
+                                     neighbourhood, where its stars are a blend)
     <root>/<version>/model.json      parameters of the model (needed to fold users in)
     <root>/<version>/metrics.json    the evaluation report
     <root>/latest                    one line: the version currently served
@@ -27,9 +30,12 @@ from pyspark.sql import SparkSession
 
 from jobs.reco import fsutil
 from jobs.reco.foldin import FoldInParams, ItemFactors, RatingModel
+from jobs.reco.neighbours import Blend, Neighbourhood
 
 LATEST = "latest"
 RATING = "rating"
+NEIGHBOURS = "rating_neighbours"
+NEIGHBOURS_SCHEMA = "movie_id int, neighbours array<int>, similarities array<float>"
 
 
 def new_version(now: datetime | None = None) -> str:
@@ -101,9 +107,20 @@ def load_rating(spark: SparkSession, path: str, info: dict) -> RatingModel | Non
     if not rating:
         return None
     rows = spark.read.parquet(fsutil.join(path, RATING)).collect()
+    blend = {}
+    if rating.get("blend"):  # the stars blend three predictions (jobs.reco.neighbours)
+        near = spark.read.parquet(fsutil.join(path, NEIGHBOURS)).collect()
+        blend = {
+            "neighbourhood": Neighbourhood.from_rows(
+                ((r["movie_id"], r["neighbours"], r["similarities"]) for r in near),
+                rating["neighbours"],
+            ),
+            "blend": Blend(tuple(rating["blend"])),
+        }
     return RatingModel.from_rows(
         rating["mu"],
         rating["user_reg"],
         rating["regParam"],
         ((r["movie_id"], r["bias"], r["features"]) for r in rows),
+        **blend,
     )

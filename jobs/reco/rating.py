@@ -19,12 +19,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-# The shipped settings (docs/pipeline.md): best over three random 75/25 splits of ml-100k.
-DEFAULTS = {"rating_rank": 32, "rating_reg": 0.15, "rating_max_iter": 10, "bias_reg": 5.0}
+from jobs.reco.foldin import RatingModel
+from jobs.reco.neighbours import Blend, Neighbourhood
+
+# The shipped settings (docs/pipeline.md): best over three random 75/25 splits of ml-100k;
+# rating_neighbours (0: no neighbourhood, no blend) and rating_shrink: ``jobs.reco.neighbours``.
+DEFAULTS = {
+    "rating_rank": 32,
+    "rating_reg": 0.15,
+    "rating_max_iter": 10,
+    "bias_reg": 5.0,
+    "rating_neighbours": 10,
+    "rating_shrink": 400.0,
+}
 BIAS_PASSES = 3
 
 
@@ -35,6 +47,8 @@ class Trained:
     user_biases: DataFrame  # user_id, b_u
     als: ALSModel
     settings: dict
+    neighbourhood: Neighbourhood | None = None  # of the movies, on the baseline's residuals
+    blend: Blend | None = None  # the stars' blend (weights fitted on held-out ratings)
 
     def items(self) -> DataFrame:
         """movie_id, bias, features: what a model version keeps (``rating/``)."""
@@ -52,6 +66,28 @@ class Trained:
         residual = self.als.transform(with_baseline).withColumnRenamed("prediction", "residual")
         value = F.col("baseline") + F.coalesce(F.nanvl("residual", F.lit(0.0)), F.lit(0.0))
         return residual.withColumn("prediction", clip(value))
+
+    def serving(self) -> RatingModel:
+        """The model as the stream serves it (its items collected to the driver)."""
+        rows = self.items().collect()
+        settings = self.settings
+        return RatingModel.from_rows(
+            self.mu,
+            settings["bias_reg"],
+            settings["rating_reg"],
+            ((r["movie_id"], r["bias"], r["features"]) for r in rows),
+            neighbourhood=self.neighbourhood,
+            blend=self.blend,
+        )
+
+    def fit_neighbourhood(self, users: np.ndarray, movies: np.ndarray, ratings: np.ndarray):
+        """The movies' neighbourhood from ratings as (user, movie, rating) arrays; none with
+        ``rating_neighbours`` 0."""
+        k = int(self.settings.get("rating_neighbours", 0))
+        if k > 0:
+            residuals = self.serving().residuals(users, movies, ratings)
+            shrink = float(self.settings["rating_shrink"])
+            self.neighbourhood = Neighbourhood.fit(*residuals, k=k, shrink=shrink)
 
 
 def clip(column):

@@ -12,7 +12,7 @@ from jobs import stream, train
 from jobs.kafka_security import KafkaSecurity
 from jobs.movielens import synthetic
 from jobs.movielens.formats import Rating
-from jobs.reco import model_store, stream_metrics, tuning
+from jobs.reco import model_store, neighbours, stream_metrics, tuning
 from jobs.reco.validate import to_message
 
 # The setting a tuning run left in <models>/tune/best.json (rank 8 is no default).
@@ -86,6 +86,23 @@ def test_version_layout_and_latest_pointer(spark, published):
     assert served.params.implicit is True
     assert len(served.items.movie_ids) > 300 and len(served.movies) == 400
     assert served.popular[:1] and served.items.rank == TUNED["rank"]
+
+
+def test_the_stars_are_a_blend_measured_on_held_out_ratings_and_served(spark, published):
+    models, report = published
+    rated = report["rating"]
+    blend = rated["blend"]
+    print(f"train e2e: RMSE blend {blend['rmse']:.3f}, rating model {rated['model']['rmse']:.3f}")
+    assert blend["predictions"] == rated["model"]["predictions"] > 1000
+    assert blend["rmse"] < rated["model"]["rmse"] < rated["movie_mean"]["rmse"]
+    assert list(blend["weights"]) == ["intercept", "rating_model", "neighbourhood", "preference"]
+    info = json.loads((models / "20260101T000000Z" / "model.json").read_text())
+    assert info["rating"]["blend"] == list(blend["weights"].values())
+    served = model_store.load_serving_model(spark, str(models)).rating
+    assert served.blend.weights == tuple(blend["weights"].values())
+    assert served.neighbourhood.k == info["rating"]["neighbours"] == 10
+    assert len(served.neighbourhood.movie_ids) > 300
+    assert (served.neighbourhood.similarity > 0).sum(axis=1).max() <= neighbours.KEEP
 
 
 def test_the_version_says_which_setting_it_used_and_why(published):

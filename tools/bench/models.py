@@ -52,7 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jobs.reco import metrics, rating, tuning
+from jobs.reco import metrics, neighbours, rating, tuning
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = ROOT / "docs" / "benchmarks" / "models.json"
@@ -366,23 +366,11 @@ def biased_of(train: Ratings, settings: dict, joint: bool = False) -> BiasedMode
 
 
 def item_similarities(train: Ratings, baseline: Baseline, shrink: float) -> np.ndarray:
-    """Every two movies' shrunk Pearson-baseline similarity (Koren): over the users who rated
-    both, ``sum(e_i e_j) / sqrt(sum(e_i^2) sum(e_j^2))`` with ``e = r - baseline``, times
-    ``(n_ij - 1) / (n_ij - 1 + shrink)`` for ``n_ij`` such users; 0 on the diagonal."""
-    e = np.zeros((train.n_users, train.n_items))
-    rated = np.zeros_like(e)
-    e[train.user, train.item] = train.value - baseline.predict(train.user, train.item)
-    rated[train.user, train.item] = 1.0
-    products = e.T @ e
-    squares = (e * e).T @ rated  # [i, j]: sum of e_i^2 over the users who rated j too
-    denominator = np.sqrt(squares * squares.T)
-    correlation = np.divide(
-        products, denominator, out=np.zeros_like(products), where=denominator > 0
-    )
-    common = np.maximum(rated.T @ rated - 1, 0)
-    similarity = correlation * common / (common + shrink)
-    np.fill_diagonal(similarity, 0.0)
-    return similarity
+    """Every two movies' shrunk Pearson-baseline similarity on the residuals of ``baseline``
+    (``jobs.reco.neighbours.similarities``, what the served model's neighbourhood keeps the
+    strongest of)."""
+    e = train.value - baseline.predict(train.user, train.item)
+    return neighbours.similarities(train.user, train.item, e, train.n_items, shrink)
 
 
 def neighbour_scores(

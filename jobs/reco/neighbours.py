@@ -1,0 +1,181 @@
+"""The rating model's item neighbourhood, and the blend that makes its stars.
+
+The stars the page shows blend three predictions of a user's rating of a movie, each of a
+model trained on the same ratings:
+
+- the rating model (``jobs.reco.rating``): ``mu + b_u + b_i + x_u . y_i``;
+- the baseline plus the movie's *neighbourhood* (Koren's item-item model on the baseline's
+  residuals): ``mu + b_u + b_i + sum(s_j e_j) / sum(s_j)`` over the ``k`` movies ``j`` the
+  user rated that are most similar to the movie, with ``e_j = r_j - (mu + b_u + b_j)`` and
+  ``s_j > 0`` their similarity (no such movie: the baseline alone);
+- the ranking model's preference for the movie (what ranks the top-N).
+
+``stars = w0 + w1 * rating model + w2 * neighbourhood + w3 * preference``, clipped to
+MovieLens's scale; the weights are fitted by least squares on held-out ratings (``fit``).
+
+Similarity: shrunk Pearson-baseline, over the users who rated both movies,
+``sum(e_i e_j) / sqrt(sum(e_i^2) sum(e_j^2))`` times ``(n_ij - 1) / (n_ij - 1 + shrink)``
+for ``n_ij`` such users. A model keeps, of each movie, its ``KEEP`` most similar movies of
+positive similarity, and only the ``MAX_MOVIES`` most rated movies have a neighbourhood
+(the table is dense: ``MAX_MOVIES**2`` cells at most); any other movie's term is 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+KEEP = 200  # neighbours kept of each movie
+MAX_MOVIES = 3000  # movies with a neighbourhood: the most rated
+CELLS = 1 << 22  # float64 cells of a block of users' residuals
+
+
+@dataclass
+class Neighbourhood:
+    movie_ids: np.ndarray  # (M,) int64, sorted
+    similarity: np.ndarray  # (M, M) float32: a movie's kept neighbours, 0 elsewhere
+    k: int  # neighbours a prediction averages
+
+    @classmethod
+    def fit(
+        cls,
+        users: np.ndarray,
+        movies: np.ndarray,
+        residuals: np.ndarray,
+        *,
+        k: int,
+        shrink: float,
+        keep: int = KEEP,
+        max_movies: int = MAX_MOVIES,
+    ) -> Neighbourhood:
+        """From ratings as three arrays (user, movie, residual of the baseline)."""
+        ids, counts = np.unique(movies, return_counts=True)
+        if len(ids) > max_movies:
+            ids = np.sort(ids[np.lexsort((ids, -counts))[:max_movies]])
+        col, inside = _lookup(ids, movies)
+        _, row = np.unique(users[inside], return_inverse=True)
+        sim = similarities(row, col[inside], residuals[inside], len(ids), shrink)
+        return cls(ids, strongest(sim, keep), k)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[int, Sequence[int], Sequence[float]]], k: int):
+        """From ``(movie_id, neighbour ids, similarities)`` rows (what ``rows`` gives)."""
+        rows = sorted(rows, key=lambda r: r[0])
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        sim = np.zeros((len(ids), len(ids)), dtype=np.float32)
+        for i, (_, neighbours, values) in enumerate(rows):
+            col, inside = _lookup(ids, np.asarray(neighbours, dtype=np.int64))
+            sim[i, col[inside]] = np.asarray(values, dtype=np.float32)[inside]
+        return cls(ids, sim, k)
+
+    def rows(self) -> list[tuple[int, list[int], list[float]]]:
+        """``(movie_id, neighbour ids, similarities)`` of each movie: what a version keeps."""
+        out = []
+        for movie, values in zip(self.movie_ids.tolist(), self.similarity, strict=True):
+            cols = np.flatnonzero(values)
+            out.append((movie, self.movie_ids[cols].tolist(), values[cols].tolist()))
+        return out
+
+    def term(self, rated: np.ndarray, residuals: np.ndarray, movies: np.ndarray) -> np.ndarray:
+        """The neighbourhood's average residual for each of ``movies`` (0 where it has none),
+        for a user who rated ``rated`` with these ``residuals`` of the baseline."""
+        out = np.zeros(len(movies))
+        r_col, r_in = _lookup(self.movie_ids, rated)
+        m_col, m_in = _lookup(self.movie_ids, movies)
+        if not r_in.any() or not m_in.any():
+            return out
+        s = self.similarity[np.ix_(m_col[m_in], r_col[r_in])].astype(np.float64)
+        e = np.broadcast_to(residuals[r_in], s.shape)
+        if s.shape[1] > self.k:
+            nearest = np.argpartition(-s, self.k - 1, axis=1)[:, : self.k]
+            s, e = np.take_along_axis(s, nearest, 1), np.take_along_axis(e, nearest, 1)
+        total = s.sum(axis=1)
+        out[m_in] = np.divide((s * e).sum(axis=1), total, out=np.zeros(len(s)), where=total > 0)
+        return out
+
+
+def _lookup(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position in the sorted ``ids``, whether it is there) of each of ``wanted``."""
+    wanted = np.asarray(wanted, dtype=np.int64)
+    if not len(ids):
+        return np.zeros(len(wanted), dtype=np.intp), np.zeros(len(wanted), dtype=bool)
+    pos = np.clip(np.searchsorted(ids, wanted), 0, len(ids) - 1)
+    return pos, ids[pos] == wanted
+
+
+def similarities(
+    row: np.ndarray, col: np.ndarray, e: np.ndarray, n_movies: int, shrink: float
+) -> np.ndarray:
+    """(movies, movies): every two movies' shrunk Pearson-baseline similarity from residuals
+    ``e`` of users ``row`` (0, 1, ...) for movies ``col``; 0 on the diagonal. The sums run
+    over blocks of users, each a dense (users, movies) table of ``CELLS`` cells at most."""
+    products = np.zeros((n_movies, n_movies))
+    squares = np.zeros((n_movies, n_movies))  # [i, j]: e_i^2 over the users who rated j too
+    common = np.zeros((n_movies, n_movies))
+    n_users = int(row.max()) + 1 if len(row) else 0
+    step = max(1, CELLS // max(n_movies, 1))
+    order = np.argsort(row, kind="stable")
+    row, col, e = row[order], col[order], e[order]
+    bounds = np.searchsorted(row, np.arange(0, n_users + step, step))
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=False):
+        if lo == hi:
+            continue
+        first = row[lo]
+        block = np.zeros((int(row[hi - 1] - first) + 1, n_movies))
+        rated = np.zeros_like(block)
+        block[row[lo:hi] - first, col[lo:hi]] = e[lo:hi]
+        rated[row[lo:hi] - first, col[lo:hi]] = 1.0
+        products += block.T @ block
+        squares += (block * block).T @ rated
+        common += rated.T @ rated
+    denominator = np.sqrt(squares * squares.T)
+    correlation = np.divide(
+        products, denominator, out=np.zeros_like(products), where=denominator > 0
+    )
+    common = np.maximum(common - 1, 0)
+    similarity = correlation * common / (common + shrink)
+    np.fill_diagonal(similarity, 0.0)
+    return similarity
+
+
+def strongest(similarity: np.ndarray, keep: int) -> np.ndarray:
+    """``similarity`` (float32) with, in each row, only the ``keep`` largest positive values."""
+    out = np.where(similarity > 0, similarity, 0.0).astype(np.float32)
+    if keep < out.shape[1]:
+        weakest = np.argpartition(-out, keep, axis=1)[:, keep:]
+        np.put_along_axis(out, weakest, 0.0, axis=1)
+    return out
+
+
+# The blend: its predictors' columns and weights.
+PREDICTORS = ("rating_model", "neighbourhood", "preference")
+STARS = (0.5, 5.0)  # MovieLens's rating scale
+MIN_RATINGS = 100  # held-out ratings needed to fit the weights
+
+
+@dataclass(frozen=True)
+class Blend:
+    weights: tuple[float, ...]  # intercept, then one per predictor
+
+    def stars(self, rating: np.ndarray, neighbourhood: np.ndarray, preference: np.ndarray):
+        w = self.weights
+        blended = w[0] + w[1] * rating + w[2] * neighbourhood + w[3] * preference
+        return np.clip(blended, *STARS)
+
+
+def fit(columns: Sequence[np.ndarray], actual: np.ndarray) -> Blend:
+    """The weights that fit ``actual`` best (least squares) from the predictors' ``columns``."""
+    x = np.column_stack([np.ones(len(actual)), *columns])
+    return Blend(tuple(float(w) for w in np.linalg.lstsq(x, actual, rcond=None)[0]))
+
+
+def cross_fitted(columns: Sequence[np.ndarray], actual: np.ndarray, half: np.ndarray):
+    """Each rating predicted with the weights fitted on the other ``half`` (a mask), so the
+    weights never see the rating they predict: the blend's honest error on these ratings."""
+    out = np.empty(len(actual))
+    for part in (half, ~half):
+        blend = fit([c[~part] for c in columns], actual[~part])
+        out[part] = blend.stars(*(c[part] for c in columns))
+    return out
