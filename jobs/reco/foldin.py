@@ -534,22 +534,26 @@ class RatingModel:
         them: what a blend needs; 0 when not given), clipped to MovieLens's scale."""
         b_u, x_u = self.fold_in(rated)
         request = (rated, movies, preferences)
-        return self.stars(*self._predictors(np.array([b_u]), x_u[None], [request])).tolist()
+        batch = _Rated.of(self.items, [rated])
+        predictors = self._predictors(np.array([b_u]), x_u[None], batch, [request])
+        return self.stars(*predictors).tolist()
 
     def fold_in_many(self, rated: Sequence[Collection[tuple[int, float]]]):
         """``fold_in(sorted(pairs))`` of each user's pairs of ``rated``, stacked:
         ``(b_u (B,), x_u (B, rank))``."""
-        batch = _Rated.of(self.items, rated)
+        return self._fold_in_many(_Rated.of(self.items, rated))
+
+    def _fold_in_many(self, batch: _Rated) -> tuple[np.ndarray, np.ndarray]:
         warm = np.flatnonzero(batch.counts)
         residual = batch.values - self.mu - self.biases[batch.pos]
-        b = np.zeros(len(rated))
+        b = np.zeros(len(batch.counts))
         for part, rows in batch.groups(warm):  # the sums numpy's ``sum`` gives one user
             b[warm[part]] = residual[rows].sum(axis=1) / (self.user_reg + rows.shape[1])
         residual -= b[batch.user]
         a, rhs, _ = _stacked_systems(
             self.items, batch, warm, lambda y, rows: system_explicit(y, residual[rows], self.reg)
         )
-        x = np.zeros((len(rated), self.items.rank))
+        x = np.zeros((len(batch.counts), self.items.rank))
         x[warm] = _solve_spd_many(a, rhs)
         return b, x
 
@@ -574,8 +578,8 @@ class RatingModel:
         parts = []
         for part in _chunks(costs):
             asked = requests[part]
-            b, x = self.fold_in_many([a[0] for a in asked])
-            parts.append(self._predictors(b, x, asked))
+            batch = _Rated.of(self.items, [a[0] for a in asked])
+            parts.append(self._predictors(*self._fold_in_many(batch), batch, asked))
         return tuple(np.concatenate([np.zeros(0)] + [p[i] for p in parts]) for i in range(4))
 
     def stars(self, predicted, baseline, term, preference) -> np.ndarray:
@@ -585,9 +589,9 @@ class RatingModel:
             return np.clip(predicted, *STARS)
         return self.blend.stars(predicted, baseline + term, preference)
 
-    def _predictors(self, b: np.ndarray, x: np.ndarray, requests: Sequence[tuple]):
-        """``predictors_many`` of ``requests``, their users' ``b_u`` (B,) and ``x_u`` (B, rank)
-        given."""
+    def _predictors(self, b: np.ndarray, x: np.ndarray, batch: _Rated, requests: Sequence[tuple]):
+        """``predictors_many`` of ``requests``, given their users' ``b_u`` (B,), ``x_u`` (B,
+        rank) and rated movies (``batch``)."""
         movies = [r[1] for r in requests]
         user = np.repeat(np.arange(len(movies)), [len(m) for m in movies])
         pos, known = self.items.rows(np.fromiter((m for ms in movies for m in ms), np.int64))
@@ -595,7 +599,7 @@ class RatingModel:
         baseline = (self.mu + b)[user] + np.where(known, self.biases[pos], 0.0)
         term = np.zeros(len(user))
         if self.neighbourhood is not None:
-            term = self._neighbourhood_terms(b, requests)
+            term = self._neighbourhood_terms(b, batch, [r[1] for r in requests])
         preference = np.concatenate(
             [np.zeros(0)] + [_or_zeros(r[2] if len(r) > 2 else None, len(r[1])) for r in requests]
         )
@@ -611,17 +615,14 @@ class RatingModel:
         b_u = np.bincount(user, e) / (self.user_reg + np.bincount(user))
         return users, movies, e - b_u[user]
 
-    def _neighbourhood_terms(self, b: np.ndarray, requests: Sequence[tuple]) -> np.ndarray:
-        """The neighbourhood term of each request's movies, flat: from the residuals of the
-        baseline (with the user's folded-in ``b_u``) of the movies the user rated."""
-        out = [np.zeros(0)]
-        for b_u, (pairs, wanted, *_) in zip(b.tolist(), requests, strict=True):
-            flat = np.array(sorted(pairs), dtype=np.float64).reshape(-1, 2)
-            ids, values = flat[:, 0].astype(np.int64), flat[:, 1]
-            pos, known = self.items.rows(ids)
-            residual = values[known] - self.mu - b_u - self.biases[pos[known]]
-            out.append(self.neighbourhood.term(ids[known], residual, wanted))
-        return np.concatenate(out)
+    def _neighbourhood_terms(self, b: np.ndarray, batch: _Rated, movies) -> np.ndarray:
+        """The neighbourhood term of each user's ``movies``, flat: from the residuals of the
+        baseline (with the user's folded-in ``b_u``) of the movies of ``batch`` they rated."""
+        residual = batch.values - self.mu - self.biases[batch.pos] - b[batch.user]
+        wanted = np.fromiter((m for ms in movies for m in ms), np.int64)
+        owner = np.repeat(np.arange(len(movies)), [len(m) for m in movies])
+        rated = self.items.movie_ids[batch.pos]
+        return self.neighbourhood.terms(rated, residual, batch.user, wanted, owner)
 
 
 def _or_zeros(values: Sequence[float] | None, n: int) -> np.ndarray:

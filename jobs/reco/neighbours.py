@@ -81,19 +81,39 @@ class Neighbourhood:
     def term(self, rated: np.ndarray, residuals: np.ndarray, movies: np.ndarray) -> np.ndarray:
         """The neighbourhood's average residual for each of ``movies`` (0 where it has none),
         for a user who rated ``rated`` with these ``residuals`` of the baseline."""
+        rated, movies = np.asarray(rated, np.int64), np.asarray(movies, np.int64)
+        return self.terms(
+            rated, residuals, np.zeros(len(rated), np.intp), movies, np.zeros(len(movies), np.intp)
+        )
+
+    def terms(self, rated, residuals, rated_user, movies, movie_user) -> np.ndarray:
+        """``term`` of many users at once: rated movie ``j`` of user ``rated_user[j]``, the
+        term wanted of movie ``i`` for user ``movie_user[i]`` (users numbered 0, 1, ...).
+        Of several rated movies as similar to a movie, the smaller id is among the nearest."""
         out = np.zeros(len(movies))
         r_col, r_in = _lookup(self.movie_ids, rated)
         m_col, m_in = _lookup(self.movie_ids, movies)
-        if not r_in.any() or not m_in.any():
-            return out
-        s = self.similarity[np.ix_(m_col[m_in], r_col[r_in])].astype(np.float64)
-        e = np.broadcast_to(residuals[r_in], s.shape)
-        if s.shape[1] > self.k:
-            nearest = np.argpartition(-s, self.k - 1, axis=1)[:, : self.k]
-            s, e = np.take_along_axis(s, nearest, 1), np.take_along_axis(e, nearest, 1)
-        total = s.sum(axis=1)
-        out[m_in] = np.divide((s * e).sum(axis=1), total, out=np.zeros(len(s)), where=total > 0)
-        return out
+        known = np.flatnonzero(r_in)
+        known = known[np.argsort(rated_user[known], kind="stable")]  # user after user
+        users = int(max(rated_user.max(initial=-1), movie_user.max(initial=-1))) + 1
+        counts = np.bincount(rated_user[known], minlength=users)
+        starts = np.cumsum(counts) - counts
+        # every (movie wanted, movie rated by the same user) pair
+        wanted = np.flatnonzero(m_in)
+        per = counts[movie_user[wanted]]
+        target = np.repeat(wanted, per)
+        within = np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per)
+        source = known[np.repeat(starts[movie_user[wanted]], per) + within]
+        s = self.similarity[m_col[target], r_col[source]].astype(np.float64)
+        target, source, s = target[s > 0], source[s > 0], s[s > 0]
+        # the k most similar of each movie wanted: its pairs by similarity, largest first
+        order = np.lexsort((rated[source], -s, target))
+        target, source, s = target[order], source[order], s[order]
+        near = np.arange(len(s)) - np.searchsorted(target, target) < self.k
+        target, source, s = target[near], source[near], s[near]
+        total = np.bincount(target, s, len(movies))
+        weighted = np.bincount(target, s * residuals[source], len(movies))
+        return np.divide(weighted, total, out=out, where=total > 0)
 
 
 def _lookup(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -127,3 +127,22 @@ def test_stars_of_a_blended_rating_model_by_hand():
     )
     np.testing.assert_allclose(e, [0.5, -0.5])
     assert users.tolist() == [5, 5] and movies.tolist() == [1, 3]
+
+
+def test_terms_of_many_users_are_each_users_term():
+    rng = np.random.default_rng(4)
+    ids = np.arange(1, 61) * 10
+    users, movies, e = rng.integers(0, 30, 900), rng.choice(ids, 900), rng.normal(0, 1, 900)
+    keep = np.unique(users * 1000 + movies, return_index=True)[1]
+    near = Neighbourhood.fit(users[keep], movies[keep], e[keep], k=5, shrink=5.0)
+    rated_user = rng.integers(0, 8, 120)
+    rated = rng.choice(np.append(ids, 5), 120)  # 5: a movie without a neighbourhood
+    wanted_user, wanted = rng.integers(0, 9, 50), rng.choice(ids, 50)  # user 8 rated none
+    residuals = rng.normal(0, 1, 120)
+    got = near.terms(rated, residuals, rated_user, wanted, wanted_user)
+    for u in range(9):
+        mine, asked = rated_user == u, wanted_user == u
+        np.testing.assert_allclose(
+            got[asked], near.term(rated[mine], residuals[mine], wanted[asked]), atol=1e-12
+        )
+    assert np.count_nonzero(got) > 10
