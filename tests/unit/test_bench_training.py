@@ -28,13 +28,13 @@ def test_each_step_is_read_from_its_done_line():
 
 
 def test_medians_and_the_table_side_by_side():
-    def run(wall, p, rmse):
+    def run(wall, p, rmse, stars=None):
         return {"wall_s": wall, "job_s": wall - 5, "precision@10": p, "ndcg@10": p + 0.1,
-                "rmse": rmse, "steps_s": {}}  # fmt: skip
+                "rmse": rmse, "stars_rmse": stars or rmse, "steps_s": {}}  # fmt: skip
 
     figures = {
         "revisions": {
-            "baseline (abc)": training.summary([run(60, 0.41, 0.92), run(70, 0.41, 0.92)]),
+            "baseline (abc)": training.summary([run(60, 0.41, 0.92), run(70, 0.41, 0.92, 0.9)]),
             "this tree": training.summary([run(30, 0.42, None), run(34, 0.42, None)]),
         }
     }
@@ -44,6 +44,7 @@ def test_medians_and_the_table_side_by_side():
     assert lines[0] == "| what | baseline (abc) | this tree |"
     assert "| training program, wall (JVM start included) | 65.0 s | 32.0 s |" in lines
     assert "| RMSE (rating model) | 0.9200 | - |" in lines
+    assert "| RMSE of the stars (the blend, where there is one) | 0.9100 | - |" in lines
 
 
 def test_the_baselines_jobs_come_from_git(tmp_path):
