@@ -40,6 +40,13 @@ def in_parallel(*steps):
     first error is raised once all have stopped). Spark runs the threads' jobs side by
     side: on a small dataset a job is mostly waiting (scheduling, shuffles, Python), so two
     independent trainings take little more than the longer one."""
+    return started(*steps)()
+
+
+def started(*steps):
+    """Start each callable in a thread of its own; the function returned waits for them and
+    returns their results in order (the first error is raised once all have stopped), as
+    often as it is called."""
     from pyspark import InheritableThread  # noqa: PLC0415
 
     results: list = [None] * len(steps)
@@ -54,11 +61,15 @@ def in_parallel(*steps):
     threads = [InheritableThread(target=run, args=(i, step)) for i, step in enumerate(steps)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return results
+
+    def wait() -> list:
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        return results
+
+    return wait
 
 
 class Timing:

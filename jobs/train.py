@@ -224,11 +224,12 @@ def run(spark, args: argparse.Namespace) -> dict:
     split = {"train": train.count(), "test": test.count()}
     log.info("split %s: %d training, %d held-out ratings", args.split, *split.values())
     share = evaluation.user_share(counts["ratings"])
-    with common.timed(f"collecting the ratings of {share:.0%} of the users to the driver", log):
-        arrays = common.in_parallel(
-            lambda: evaluation.collect(train, share), lambda: evaluation.collect(test, share)
-        )
-    # The ranking model and the rating model are independent: trained side by side.
+    log.info("the evaluations take the ratings of %.0f%% of the users", share * 100)
+    # The split as arrays on the driver, collected while the models train; the ranking model
+    # and the rating model are independent: trained side by side.
+    arrays = common.started(
+        lambda: evaluation.collect(train, share), lambda: evaluation.collect(test, share)
+    )
     (model, report, evaluated), stars = common.in_parallel(
         lambda: ranking_model(args, ratings, train, arrays),
         lambda: stars_model(args, ratings, train, arrays),
@@ -238,7 +239,7 @@ def run(spark, args: argparse.Namespace) -> dict:
         rating_model, rated, seconds = stars
         with common.timed("evaluating the rating model and the stars' blend", log):
             rating_model.blend, report["rating"] = evaluation.rating_report(
-                rated, evaluated, *arrays, args.seed
+                rated, evaluated, *arrays(), args.seed
             )
         report["rating"]["train_s"] = seconds
     report.update(
@@ -272,7 +273,7 @@ def run(spark, args: argparse.Namespace) -> dict:
 
 def ranking_model(args: argparse.Namespace, ratings, train, arrays):
     """(the implicit ALS model to serve, its report beside most-popular's on the held-out
-    ratings, the model evaluated: trained on ``train``). ``arrays``: the split's, on the
+    ratings, the model evaluated: trained on ``train``). ``arrays()``: the split's, on the
     driver (``evaluation.collect``)."""
     als = build_als(args)
     with common.timed(f"training ALS {als_params(args)} on the training split", log):
@@ -280,7 +281,7 @@ def ranking_model(args: argparse.Namespace, ratings, train, arrays):
     with common.timed("evaluating against the most-popular baseline", log):
         report = evaluation.evaluate(
             model,
-            *arrays,
+            *arrays(),
             args.implicit,
             k=args.k,
             threshold=args.relevance or None,
@@ -296,17 +297,17 @@ def ranking_model(args: argparse.Namespace, ratings, train, arrays):
 def stars_model(args: argparse.Namespace, ratings, train, arrays):
     """(the rating model to serve, the one trained on ``train`` alone, the seconds of that
     training), each with its movies' neighbourhood; None without a rating model.
-    ``arrays``: the split's, on the driver (``evaluation.collect``)."""
+    ``arrays()``: the split's, on the driver (``evaluation.collect``)."""
     if not args.rating:
         return None
     settings = rating_settings(args)
     with common.timed(f"training the rating model {settings}", log) as fit:
         evaluated = trained = rating.train(train, settings, args.seed, args.blocks)
-        trained.fit_neighbourhood(*arrays[0])
+        trained.fit_neighbourhood(*arrays()[0])
     if args.refit:
         with common.timed("training the rating model on all ratings", log):
             trained = rating.train(ratings, settings, args.seed, args.blocks)
-            trained.fit_neighbourhood(*(np.concatenate(a) for a in zip(*arrays, strict=True)))
+            trained.fit_neighbourhood(*(np.concatenate(a) for a in zip(*arrays(), strict=True)))
     return trained, evaluated, round(fit.seconds, 1)
 
 

@@ -17,7 +17,7 @@ Figures on MovieLens 100k: docs/pipeline.md, "Quality on MovieLens 100k".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from pyspark.ml.recommendation import ALS, ALSModel
@@ -49,6 +49,7 @@ class Trained:
     settings: dict
     neighbourhood: Neighbourhood | None = None  # of the movies, on the baseline's residuals
     blend: Blend | None = None  # the stars' blend (weights fitted on held-out ratings)
+    _served: RatingModel | None = field(default=None, repr=False)
 
     def items(self) -> DataFrame:
         """movie_id, bias, features: what a model version keeps (``rating/``)."""
@@ -68,17 +69,16 @@ class Trained:
         return residual.withColumn("prediction", clip(value))
 
     def serving(self) -> RatingModel:
-        """The model as the stream serves it (its items collected to the driver)."""
-        rows = self.items().collect()
-        settings = self.settings
-        return RatingModel.from_rows(
-            self.mu,
-            settings["bias_reg"],
-            settings["rating_reg"],
-            ((r["movie_id"], r["bias"], r["features"]) for r in rows),
-            neighbourhood=self.neighbourhood,
-            blend=self.blend,
-        )
+        """The model as the stream serves it (its items collected to the driver once)."""
+        if self._served is None:
+            rows = self.items().collect()
+            self._served = RatingModel.from_rows(
+                self.mu,
+                self.settings["bias_reg"],
+                self.settings["rating_reg"],
+                ((r["movie_id"], r["bias"], r["features"]) for r in rows),
+            )
+        return replace(self._served, neighbourhood=self.neighbourhood, blend=self.blend)
 
     def fit_neighbourhood(self, users: np.ndarray, movies: np.ndarray, ratings: np.ndarray):
         """The movies' neighbourhood from ratings as (user, movie, rating) arrays; none with
