@@ -164,7 +164,7 @@ def rating_report(rating_model, ranking_model: ALSModel, train: Arrays, test: Ar
     figures = [report[name]["rmse"] for name in ("model", "baseline", "movie_mean")]
     blend = None
     if model.neighbourhood is not None and len(actual) >= neighbours.MIN_RATINGS:
-        columns = [predicted, base + term, preference]
+        columns = [predicted, base, term, preference]
         half = np.isin(users, ids[np.random.default_rng(seed).random(len(ids)) < 0.5])
         blend = neighbours.fit(columns, actual)
         report["blend"] = {

@@ -491,7 +491,7 @@ class RatingModel:
         x_u = explicit ALS step on e_j = r_j - mu - b_u - b_j (regParam ``reg``)
 
     With a ``blend`` (and its ``neighbourhood``), the stars blend that prediction with the
-    baseline plus the movie's neighbourhood among the user's rated movies and the ranking
+    baseline, the movie's neighbourhood among the user's rated movies and the ranking
     model's preference for the movie (``jobs.reco.neighbours``).
     """
 
@@ -587,7 +587,7 @@ class RatingModel:
         model's prediction, clipped to MovieLens's scale."""
         if self.blend is None or self.neighbourhood is None:
             return np.clip(predicted, *STARS)
-        return self.blend.stars(predicted, baseline + term, preference)
+        return self.blend.stars(predicted, baseline, term, preference)
 
     def _predictors(self, b: np.ndarray, x: np.ndarray, batch: _Rated, requests: Sequence[tuple]):
         """``predictors_many`` of ``requests``, given their users' ``b_u`` (B,), ``x_u`` (B,

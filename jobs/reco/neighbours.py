@@ -1,17 +1,19 @@
 """The rating model's item neighbourhood, and the blend that makes its stars.
 
-The stars the page shows blend three predictions of a user's rating of a movie, each of a
+The stars the page shows blend four predictors of a user's rating of a movie, each from a
 model trained on the same ratings:
 
 - the rating model (``jobs.reco.rating``): ``mu + b_u + b_i + x_u . y_i``;
-- the baseline plus the movie's *neighbourhood* (Koren's item-item model on the baseline's
-  residuals): ``mu + b_u + b_i + sum(s_j e_j) / sum(s_j)`` over the ``k`` movies ``j`` the
-  user rated that are most similar to the movie, with ``e_j = r_j - (mu + b_u + b_j)`` and
-  ``s_j > 0`` their similarity (no such movie: the baseline alone);
+- its baseline alone: ``mu + b_u + b_i``;
+- the movie's *neighbourhood* term (Koren's item-item model on the baseline's residuals):
+  ``sum(s_j e_j) / sum(s_j)`` over the ``k`` movies ``j`` the user rated that are most
+  similar to the movie, with ``e_j = r_j - (mu + b_u + b_j)`` and ``s_j > 0`` their
+  similarity (0 without such a movie);
 - the ranking model's preference for the movie (what ranks the top-N).
 
-``stars = w0 + w1 * rating model + w2 * neighbourhood + w3 * preference``, clipped to
-MovieLens's scale; the weights are fitted by least squares on held-out ratings (``fit``).
+``stars = w0 + w1 * rating model + w2 * baseline + w3 * neighbourhood + w4 * preference``,
+clipped to MovieLens's scale; the weights are fitted by least squares on held-out ratings
+(``fit``).
 
 Similarity: shrunk Pearson-baseline, over the users who rated both movies,
 ``sum(e_i e_j) / sqrt(sum(e_i^2) sum(e_j^2))`` times ``(n_ij - 1) / (n_ij - 1 + shrink)``
@@ -170,7 +172,7 @@ def strongest(similarity: np.ndarray, keep: int) -> np.ndarray:
 
 
 # The blend: its predictors' columns and weights.
-PREDICTORS = ("rating_model", "neighbourhood", "preference")
+PREDICTORS = ("rating_model", "baseline", "neighbourhood", "preference")
 STARS = (0.5, 5.0)  # MovieLens's rating scale
 MIN_RATINGS = 100  # held-out ratings needed to fit the weights
 
@@ -179,9 +181,11 @@ MIN_RATINGS = 100  # held-out ratings needed to fit the weights
 class Blend:
     weights: tuple[float, ...]  # intercept, then one per predictor
 
-    def stars(self, rating: np.ndarray, neighbourhood: np.ndarray, preference: np.ndarray):
-        w = self.weights
-        blended = w[0] + w[1] * rating + w[2] * neighbourhood + w[3] * preference
+    def stars(self, *predictors: np.ndarray) -> np.ndarray:
+        """Clipped stars from the ``PREDICTORS``' values, in that order."""
+        blended = self.weights[0] + sum(
+            w * p for w, p in zip(self.weights[1:], predictors, strict=True)
+        )
         return np.clip(blended, *STARS)
 
 

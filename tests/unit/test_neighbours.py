@@ -78,17 +78,17 @@ def test_fit_keeps_the_most_rated_movies():
 
 def test_the_blend_weights_by_least_squares_and_the_stars_clipped():
     rng = np.random.default_rng(2)
-    columns = [rng.normal(3, 1, 200) for _ in range(3)]
-    actual = 0.5 + 0.6 * columns[0] + 0.3 * columns[1] + 0.1 * columns[2]
+    columns = [rng.normal(3, 1, 200) for _ in range(4)]
+    actual = 0.5 + 0.6 * columns[0] + 0.2 * columns[1] + 0.3 * columns[2] + 0.1 * columns[3]
     blend = neighbours.fit(columns, actual)
-    np.testing.assert_allclose(blend.weights, [0.5, 0.6, 0.3, 0.1], atol=1e-9)
-    stars = Blend((0.0, 1.0, 1.0, 1.0)).stars(*(np.array([v]) for v in (3.0, 2.0, 1.0)))
+    np.testing.assert_allclose(blend.weights, [0.5, 0.6, 0.2, 0.3, 0.1], atol=1e-9)
+    stars = Blend((0.0, 1.0, 1.0, 1.0, 1.0)).stars(*(np.array([v]) for v in (3.0, 2.0, 1.0, 0)))
     assert stars.tolist() == [5.0]
 
 
 def test_cross_fitting_predicts_each_half_with_the_weights_of_the_other():
     rng = np.random.default_rng(3)
-    columns = [rng.normal(3, 1, 100) for _ in range(3)]
+    columns = [rng.normal(3, 1, 100) for _ in range(4)]
     half = np.arange(100) < 50
     actual = np.where(half, columns[0], 1.0 + columns[1])  # each half its own rule
     got = neighbours.cross_fitted(columns, actual, half)
@@ -104,7 +104,7 @@ def test_stars_of_a_blended_rating_model_by_hand():
     sim = np.zeros((3, 3), dtype=np.float32)
     sim[1, [0, 2]] = [0.5, 0.25]
     near = Neighbourhood(np.array([1, 2, 3]), sim, 10)
-    blend = Blend((0.1, 0.5, 0.25, 2.0))
+    blend = Blend((0.1, 0.5, 0.25, 1.5, 2.0))
     model = foldin.RatingModel.from_rows(
         3.0,
         1.0,
@@ -114,7 +114,7 @@ def test_stars_of_a_blended_rating_model_by_hand():
         blend=blend,
     )
     rated = [(1, 4.0), (3, 2.0)]
-    expected = 0.1 + 0.5 * 4.6 + 0.25 * (4.9 + 1 / 6) + 2.0 * 0.2
+    expected = 0.1 + 0.5 * 4.6 + 0.25 * 4.9 + 1.5 / 6 + 2.0 * 0.2
     assert model.predict(rated, [2], [0.2]) == pytest.approx([expected])
     # no preference given: 0; the same through predict_many, in any order of the pairs
     assert model.predict(rated, [2]) == pytest.approx([expected - 0.4])

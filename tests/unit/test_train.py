@@ -95,7 +95,13 @@ def test_the_stars_are_a_blend_measured_on_held_out_ratings_and_served(spark, pu
     print(f"train e2e: RMSE blend {blend['rmse']:.3f}, rating model {rated['model']['rmse']:.3f}")
     assert blend["predictions"] == rated["model"]["predictions"] > 1000
     assert blend["rmse"] < rated["model"]["rmse"] < rated["movie_mean"]["rmse"]
-    assert list(blend["weights"]) == ["intercept", "rating_model", "neighbourhood", "preference"]
+    assert list(blend["weights"]) == [
+        "intercept",
+        "rating_model",
+        "baseline",
+        "neighbourhood",
+        "preference",
+    ]
     info = json.loads((models / "20260101T000000Z" / "model.json").read_text())
     assert info["rating"]["blend"] == list(blend["weights"].values())
     served = model_store.load_serving_model(spark, str(models)).rating

@@ -145,9 +145,9 @@ def test_served_top_n_beats_popularity(model):
 
 
 def test_the_stars_blend_beats_the_rating_model_alone(model):
-    """The page's stars blend the rating model, its movies' neighbourhood and the ranking
-    model's preference; on held-out ratings each predicted with weights fitted on the other
-    half of the users, they err less than the rating model alone."""
+    """The page's stars blend the rating model, its baseline, its movies' neighbourhood and
+    the ranking model's preference; on held-out ratings each predicted with weights fitted on
+    the other half of the users, they err less than the rating model alone."""
     rating = model["rating"]
     assert rating["blend"]["predictions"] == rating["model"]["predictions"] > 1000, rating
     assert rating["blend"]["rmse"] < rating["model"]["rmse"] < rating["movie_mean"]["rmse"], rating
