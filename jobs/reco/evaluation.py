@@ -101,7 +101,7 @@ def evaluate(
         predicted = preferences(model, test[0], test[1], missing=np.nan)
         known = ~np.isnan(predicted)  # Spark's coldStartStrategy "drop"
         als_report.update(errors(predicted[known], test[2][known]))
-    pop_report.update(errors(movie_means(*train)(test[1]), test[2]))
+    pop_report.update(errors(movie_means(*train[1:])(test[1]), test[2]))
     pop_report["rating_note"] = "ratings predicted by the movie's mean training rating"
     report = {
         "k": k,
@@ -158,7 +158,7 @@ def rating_report(rating_model, ranking_model: ALSModel, train: Arrays, test: Ar
         "settings": rating_model.settings,
         "model": errors(np.clip(predicted, *neighbours.STARS), actual),
         "baseline": errors(np.clip(base, *neighbours.STARS), actual),
-        "movie_mean": errors(movie_means(*train)(movies), actual),
+        "movie_mean": errors(movie_means(*train[1:])(movies), actual),
     }
     line = "RMSE: rating model %.4f, baseline predictors %.4f, movie means %.4f"
     figures = [report[name]["rmse"] for name in ("model", "baseline", "movie_mean")]
@@ -187,16 +187,15 @@ def by_user(users: np.ndarray, movies: np.ndarray, ratings: np.ndarray) -> dict:
     return out
 
 
-def movie_means(users: np.ndarray, movies: np.ndarray, ratings: np.ndarray):
+def movie_means(movies: np.ndarray, ratings: np.ndarray):
     """A function of movie ids: each movie's mean rating (the mean of all for another)."""
     ids, movie = np.unique(movies, return_inverse=True)
-    means = np.bincount(movie, ratings) / np.bincount(movie)
     overall = float(ratings.mean()) if len(ratings) else 0.0
+    means = np.append(np.bincount(movie, ratings) / np.bincount(movie), overall)
 
     def mean_of(wanted: np.ndarray) -> np.ndarray:
-        pos = np.clip(np.searchsorted(ids, wanted), 0, max(len(ids) - 1, 0))
-        found = ids[pos] == wanted if len(ids) else np.zeros(len(wanted), dtype=bool)
-        return np.where(found, means[pos] if len(ids) else 0.0, overall)
+        pos, found = neighbours.lookup(ids, wanted)
+        return means[np.where(found, pos, len(ids))]
 
     return mean_of
 

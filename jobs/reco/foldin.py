@@ -68,11 +68,7 @@ class ItemFactors:
 
     def rows(self, movie_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """(positions in the factor table, mask of ids the model knows) for ``movie_ids``."""
-        ids = np.asarray(movie_ids, dtype=np.int64)
-        pos = np.searchsorted(self.movie_ids, ids)
-        pos = np.clip(pos, 0, len(self.movie_ids) - 1)
-        known = self.movie_ids[pos] == ids
-        return pos, known
+        return neighbours.lookup(self.movie_ids, movie_ids)
 
 
 def _t(m: np.ndarray) -> np.ndarray:

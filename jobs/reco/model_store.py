@@ -108,7 +108,7 @@ def load_rating(spark: SparkSession, path: str, info: dict) -> RatingModel | Non
         return None
     rows = spark.read.parquet(fsutil.join(path, RATING)).collect()
     blend = {}
-    if rating.get("blend"):  # the stars blend three predictions (jobs.reco.neighbours)
+    if rating.get("blend"):  # the stars blend four predictors (jobs.reco.neighbours)
         near = spark.read.parquet(fsutil.join(path, NEIGHBOURS)).collect()
         blend = {
             "neighbourhood": Neighbourhood.from_rows(

@@ -56,7 +56,7 @@ class Neighbourhood:
         ids, counts = np.unique(movies, return_counts=True)
         if len(ids) > max_movies:
             ids = np.sort(ids[np.lexsort((ids, -counts))[:max_movies]])
-        col, inside = _lookup(ids, movies)
+        col, inside = lookup(ids, movies)
         _, row = np.unique(users[inside], return_inverse=True)
         sim = similarities(row, col[inside], residuals[inside], len(ids), shrink)
         return cls(ids, strongest(sim, keep), k)
@@ -68,7 +68,7 @@ class Neighbourhood:
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         sim = np.zeros((len(ids), len(ids)), dtype=np.float32)
         for i, (_, neighbours, values) in enumerate(rows):
-            col, inside = _lookup(ids, np.asarray(neighbours, dtype=np.int64))
+            col, inside = lookup(ids, neighbours)
             sim[i, col[inside]] = np.asarray(values, dtype=np.float32)[inside]
         return cls(ids, sim, k)
 
@@ -93,8 +93,8 @@ class Neighbourhood:
         term wanted of movie ``i`` for user ``movie_user[i]`` (users numbered 0, 1, ...).
         Of several rated movies as similar to a movie, the smaller id is among the nearest."""
         out = np.zeros(len(movies))
-        r_col, r_in = _lookup(self.movie_ids, rated)
-        m_col, m_in = _lookup(self.movie_ids, movies)
+        r_col, r_in = lookup(self.movie_ids, rated)
+        m_col, m_in = lookup(self.movie_ids, movies)
         known = np.flatnonzero(r_in)
         known = known[np.argsort(rated_user[known], kind="stable")]  # user after user
         users = int(max(rated_user.max(initial=-1), movie_user.max(initial=-1))) + 1
@@ -118,7 +118,7 @@ class Neighbourhood:
         return np.divide(weighted, total, out=out, where=total > 0)
 
 
-def _lookup(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def lookup(ids: np.ndarray, wanted) -> tuple[np.ndarray, np.ndarray]:
     """(position in the sorted ``ids``, whether it is there) of each of ``wanted``."""
     wanted = np.asarray(wanted, dtype=np.int64)
     if not len(ids):
