@@ -142,7 +142,8 @@ def rating_report(rating_model, ranking_model: ALSModel, train: Arrays, test: Ar
     folded in from their ratings of ``train``), of its baseline predictors alone and of movie
     means, side by side; and where the rating model has a neighbourhood, of the stars' blend
     (``jobs.reco.neighbours``) of the rating model, its baseline, the neighbourhood and
-    ``ranking_model``'s preference, all trained on ``train``. The blend's weights are fitted
+    ``ranking_model``'s preference, all trained on ``train``, weighted by the user's and the
+    movie's numbers of training ratings. The blend's weights are fitted
     on ``test``'s ratings; the errors reported are of each rating predicted with the weights
     fitted on the other half of the users, and the blend returned has the weights fitted on
     all of them."""
@@ -153,7 +154,8 @@ def rating_report(rating_model, ranking_model: ALSModel, train: Arrays, test: Ar
     groups = list(zip(ids.tolist(), np.split(movies, starts[1:]), strict=True))
     prefs = np.split(preferences(ranking_model, users, movies), starts[1:])
     requests = [(histories.get(u, ()), m, p) for (u, m), p in zip(groups, prefs, strict=True)]
-    predicted, base, term, preference = model.predictors_many(requests)
+    predictors, supports = model.predictors_many(requests)
+    predicted, base = predictors[:2]
     report = {
         "settings": rating_model.settings,
         "model": errors(np.clip(predicted, *neighbours.STARS), actual),
@@ -164,12 +166,11 @@ def rating_report(rating_model, ranking_model: ALSModel, train: Arrays, test: Ar
     figures = [report[name]["rmse"] for name in ("model", "baseline", "movie_mean")]
     blend = None
     if model.neighbourhood is not None and len(actual) >= neighbours.MIN_RATINGS:
-        columns = [predicted, base, term, preference]
         half = np.isin(users, ids[np.random.default_rng(seed).random(len(ids)) < 0.5])
-        blend = neighbours.fit(columns, actual)
+        blend = neighbours.fit(predictors, supports, actual)
         report["blend"] = {
-            **errors(neighbours.cross_fitted(columns, actual, half), actual),
-            "weights": dict(zip(("intercept", *neighbours.PREDICTORS), blend.weights, strict=True)),
+            **errors(neighbours.cross_fitted(predictors, supports, actual, half), actual),
+            "weights": dict(zip(neighbours.WEIGHTS, blend.weights, strict=False)),
             "fitted_on": "the held-out ratings: each predicted with the weights fitted on the "
             "other half of the users",
         }

@@ -488,7 +488,8 @@ class RatingModel:
 
     With a ``blend`` (and its ``neighbourhood``), the stars blend that prediction with the
     baseline, the movie's neighbourhood among the user's rated movies and the ranking
-    model's preference for the movie (``jobs.reco.neighbours``).
+    model's preference for the movie, weighted by how many ratings the user has (those the
+    model knows) and the movie had in training (``counts``; ``jobs.reco.neighbours``).
     """
 
     mu: float
@@ -498,14 +499,19 @@ class RatingModel:
     biases: np.ndarray  # (n,) float64, aligned with items.movie_ids
     neighbourhood: neighbours.Neighbourhood | None = None
     blend: neighbours.Blend | None = None
+    counts: np.ndarray | None = None  # (n,) each movie's training ratings, where known
 
     @classmethod
     def from_rows(cls, mu: float, user_reg: float, reg: float, rows, **blend) -> RatingModel:
-        """From ``(movie_id, bias, features)`` rows (and ``neighbourhood``, ``blend``)."""
+        """From ``(movie_id, bias, features[, ratings])`` rows (and ``neighbourhood``,
+        ``blend``); the movies' numbers of ratings where every row has one."""
         rows = sorted(rows, key=lambda r: r[0])
         items = ItemFactors.from_pairs((r[0], r[2]) for r in rows)
         biases = np.array([r[1] for r in rows], dtype=np.float64)
-        return cls(mu, user_reg, reg, items, biases, **blend)
+        counts = None
+        if rows and all(len(r) > 3 and r[3] is not None for r in rows):
+            counts = np.array([r[3] for r in rows], dtype=np.float64)
+        return cls(mu, user_reg, reg, items, biases, **blend, counts=counts)
 
     def fold_in(self, rated: Sequence[tuple[int, float]]) -> tuple[float, np.ndarray]:
         """``(b_u, x_u)`` from ``(movie_id, rating)`` pairs; movies the model lacks are
@@ -531,8 +537,8 @@ class RatingModel:
         b_u, x_u = self.fold_in(rated)
         request = (rated, movies, preferences)
         batch = _Rated.of(self.items, [rated])
-        predictors = self._predictors(np.array([b_u]), x_u[None], batch, [request])
-        return self.stars(*predictors).tolist()
+        values = self._predictors(np.array([b_u]), x_u[None], batch, [request])
+        return self.stars(values[:4], values[4:]).tolist()
 
     def fold_in_many(self, rated: Sequence[Collection[tuple[int, float]]]):
         """``fold_in(sorted(pairs))`` of each user's pairs of ``rated``, stacked:
@@ -565,29 +571,31 @@ class RatingModel:
             u: stars[lo:hi].tolist() for u, lo, hi in zip(users, [0, *ends][:-1], ends, strict=True)
         }
 
-    def predictors_many(self, requests: Sequence[tuple]) -> tuple[np.ndarray, ...]:
+    def predictors_many(self, requests: Sequence[tuple]) -> tuple[tuple, tuple]:
         """What the stars of each request's movies are made of, flat, request after request:
-        ``(the rating model's prediction, the baseline, the neighbourhood term, the
-        preference)``, unclipped (the term is 0 without a neighbourhood). A request is
-        ``predict_many``'s."""
+        ``((the rating model's prediction, the baseline, the neighbourhood term, the
+        preference), (the user's ratings the model knows, the movie's training ratings))``,
+        unclipped (the term is 0 without a neighbourhood, the movie's count 0 without
+        ``counts``). A request is ``predict_many``'s."""
         costs = [self.items.rank * len(r[0]) for r in requests]
         parts = []
         for part in _chunks(costs):
             asked = requests[part]
             batch = _Rated.of(self.items, [a[0] for a in asked])
             parts.append(self._predictors(*self._fold_in_many(batch), batch, asked))
-        return tuple(np.concatenate([np.zeros(0)] + [p[i] for p in parts]) for i in range(4))
+        flat = [np.concatenate([np.zeros(0)] + [p[i] for p in parts]) for i in range(6)]
+        return tuple(flat[:4]), tuple(flat[4:])
 
-    def stars(self, predicted, baseline, term, preference) -> np.ndarray:
+    def stars(self, predictors, supports) -> np.ndarray:
         """The stars from ``predictors_many``: the blend's where there is one, else the rating
         model's prediction, clipped to MovieLens's scale."""
         if self.blend is None or self.neighbourhood is None:
-            return np.clip(predicted, *STARS)
-        return self.blend.stars(predicted, baseline, term, preference)
+            return np.clip(predictors[0], *STARS)
+        return self.blend.stars(predictors, supports)
 
     def _predictors(self, b: np.ndarray, x: np.ndarray, batch: _Rated, requests: Sequence[tuple]):
-        """``predictors_many`` of ``requests``, given their users' ``b_u`` (B,), ``x_u`` (B,
-        rank) and rated movies (``batch``)."""
+        """``predictors_many`` of ``requests`` (its six arrays), given their users' ``b_u``
+        (B,), ``x_u`` (B, rank) and rated movies (``batch``)."""
         movies = [r[1] for r in requests]
         user = np.repeat(np.arange(len(movies)), [len(m) for m in movies])
         pos, known = self.items.rows(np.fromiter((m for ms in movies for m in ms), np.int64))
@@ -599,7 +607,11 @@ class RatingModel:
         preference = np.concatenate(
             [np.zeros(0)] + [_or_zeros(r[2] if len(r) > 2 else None, len(r[1])) for r in requests]
         )
-        return baseline + np.where(known, dots, 0.0), baseline, term, preference
+        movie_ratings = np.zeros(len(user))
+        if self.counts is not None:
+            movie_ratings = np.where(known, self.counts[pos], 0.0)
+        predicted = baseline + np.where(known, dots, 0.0)
+        return predicted, baseline, term, preference, batch.counts[user], movie_ratings
 
     def residuals(self, users: np.ndarray, movies: np.ndarray, ratings: np.ndarray):
         """``(users, movies, residuals of the baseline)`` of the ratings of movies the model

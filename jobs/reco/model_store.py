@@ -6,8 +6,9 @@ Layout written by ``jobs.train``::
     <root>/<version>/item_factors/   Parquet: movie_id int, features array<float>
     <root>/<version>/movies/         Parquet: movie_id, title, genres array<string>, year
     <root>/<version>/popularity/     Parquet: movie_id, ratings, mean_rating, rank
-    <root>/<version>/rating/         Parquet: movie_id, bias float, features array<float>
-                                     (the rating model, absent when trained without one)
+    <root>/<version>/rating/         Parquet: movie_id, bias float, features array<float>,
+                                     ratings int (the rating model, absent when trained
+                                     without one)
     <root>/<version>/rating_neighbours/  Parquet: movie_id, neighbours array<int>,
                                      similarities array<float> (the rating model's item
                                      neighbourhood, where its stars are a blend)
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from jobs.reco import fsutil
 from jobs.reco.foldin import FoldInParams, ItemFactors, RatingModel
@@ -106,7 +108,10 @@ def load_rating(spark: SparkSession, path: str, info: dict) -> RatingModel | Non
     rating = info.get("rating")
     if not rating:
         return None
-    rows = spark.read.parquet(fsutil.join(path, RATING)).collect()
+    items = spark.read.parquet(fsutil.join(path, RATING))
+    # each movie's training ratings, which versions from before the blend's supports lack
+    ratings = F.col("ratings") if "ratings" in items.columns else F.lit(None)
+    rows = items.select("movie_id", "bias", "features", ratings.alias("ratings")).collect()
     blend = {}
     if rating.get("blend"):  # the stars blend four predictors (jobs.reco.neighbours)
         near = spark.read.parquet(fsutil.join(path, NEIGHBOURS)).collect()
@@ -121,6 +126,6 @@ def load_rating(spark: SparkSession, path: str, info: dict) -> RatingModel | Non
         rating["mu"],
         rating["user_reg"],
         rating["regParam"],
-        ((r["movie_id"], r["bias"], r["features"]) for r in rows),
+        ((r["movie_id"], r["bias"], r["features"], r["ratings"]) for r in rows),
         **blend,
     )

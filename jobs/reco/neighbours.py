@@ -11,9 +11,18 @@ model trained on the same ratings:
   similarity (0 without such a movie);
 - the ranking model's preference for the movie (what ranks the top-N).
 
-``stars = w0 + w1 * rating model + w2 * baseline + w3 * neighbourhood + w4 * preference``,
-clipped to MovieLens's scale; the weights are fitted by least squares on held-out ratings
-(``fit``).
+How much each predictor is worth depends on how much is known of the user and of the movie
+(a neighbourhood of a user with 20 ratings says less than one of a user with 500), so the
+weights vary with two *supports*, ``log(1 + n)`` of the user's ratings the prediction rests
+on and of the movie's ratings in the training data (feature-weighted linear stacking)::
+
+    stars = w0 + sum_p (w_p + w_pu * user support + w_pm * movie support) * p
+               + w_u * user support + w_m * movie support
+
+over the four predictors ``p``, clipped to MovieLens's scale: 15 weights, fitted by least
+squares on held-out ratings (``fit``). From fewer than ``MIN_SUPPORTED`` held-out ratings,
+and in a version from before the supports, the weights are constant: five, the constant and
+one per predictor.
 
 Similarity: shrunk Pearson-baseline, over the users who rated both movies,
 ``sum(e_i e_j) / sqrt(sum(e_i^2) sum(e_j^2))`` times ``(n_ij - 1) / (n_ij - 1 + shrink)``
@@ -171,35 +180,62 @@ def strongest(similarity: np.ndarray, keep: int) -> np.ndarray:
     return out
 
 
-# The blend: its predictors' columns and weights.
+# The blend: its predictors, what their weights vary with, and the names of its weights.
 PREDICTORS = ("rating_model", "baseline", "neighbourhood", "preference")
+SUPPORTS = ("user_ratings", "movie_ratings")  # counts; the blend takes log(1 + n)
+WEIGHTS = (
+    "intercept",
+    *PREDICTORS,
+    *(name for s in SUPPORTS for name in (*(f"{p} x {s}" for p in PREDICTORS), s)),
+)
 STARS = (0.5, 5.0)  # MovieLens's rating scale
 MIN_RATINGS = 100  # held-out ratings needed to fit the weights
+MIN_SUPPORTED = 1000  # and for the weights to vary with the supports (15 instead of 5)
+
+
+def design(predictors: Sequence[np.ndarray], supports: Sequence[np.ndarray]) -> np.ndarray:
+    """The blend's columns, in the order of ``WEIGHTS``: a constant, the ``PREDICTORS``, then
+    for each of the ``SUPPORTS`` (counts) each predictor times its ``log(1 + n)``, and that
+    log itself."""
+    logs = [np.log1p(np.asarray(n, dtype=np.float64)) for n in supports]
+    columns = [np.ones(len(predictors[0])), *predictors]
+    for log in logs:
+        columns += [p * log for p in predictors] + [log]
+    return np.column_stack(columns)
 
 
 @dataclass(frozen=True)
 class Blend:
-    weights: tuple[float, ...]  # intercept, then one per predictor
+    weights: tuple[float, ...]  # one per name of WEIGHTS (or the first five: no supports)
 
-    def stars(self, *predictors: np.ndarray) -> np.ndarray:
-        """Clipped stars from the ``PREDICTORS``' values, in that order."""
-        blended = self.weights[0] + sum(
-            w * p for w, p in zip(self.weights[1:], predictors, strict=True)
-        )
-        return np.clip(blended, *STARS)
+    def stars(self, predictors: Sequence[np.ndarray], supports: Sequence[np.ndarray]):
+        """Clipped stars from the ``PREDICTORS``' values and the ``SUPPORTS``' counts."""
+        x = design(predictors, supports)[:, : len(self.weights)]
+        return np.clip(x @ np.asarray(self.weights), *STARS)
 
 
-def fit(columns: Sequence[np.ndarray], actual: np.ndarray) -> Blend:
-    """The weights that fit ``actual`` best (least squares) from the predictors' ``columns``."""
-    x = np.column_stack([np.ones(len(actual)), *columns])
-    return Blend(tuple(float(w) for w in np.linalg.lstsq(x, actual, rcond=None)[0]))
+def fit(predictors: Sequence[np.ndarray], supports: Sequence[np.ndarray], actual) -> Blend:
+    """The weights that fit ``actual`` best (least squares); constant ones (the supports left
+    out) from fewer than ``MIN_SUPPORTED`` ratings."""
+    return _fit(predictors, _supported(supports, len(actual)), actual)
 
 
-def cross_fitted(columns: Sequence[np.ndarray], actual: np.ndarray, half: np.ndarray):
+def cross_fitted(predictors, supports, actual: np.ndarray, half: np.ndarray) -> np.ndarray:
     """Each rating predicted with the weights fitted on the other ``half`` (a mask), so the
-    weights never see the rating they predict: the blend's honest error on these ratings."""
+    weights never see the rating they predict: the blend's honest error on these ratings
+    (the weights of ``fit``'s kind for all of them)."""
+    supports = _supported(supports, len(actual))
     out = np.empty(len(actual))
     for part in (half, ~half):
-        blend = fit([c[~part] for c in columns], actual[~part])
-        out[part] = blend.stars(*(c[part] for c in columns))
+        blend = _fit([c[~part] for c in predictors], [n[~part] for n in supports], actual[~part])
+        out[part] = blend.stars([c[part] for c in predictors], [n[part] for n in supports])
     return out
+
+
+def _supported(supports: Sequence[np.ndarray], ratings: int) -> Sequence[np.ndarray]:
+    return supports if ratings >= MIN_SUPPORTED else ()
+
+
+def _fit(predictors, supports, actual) -> Blend:
+    x = design(predictors, supports)
+    return Blend(tuple(float(w) for w in np.linalg.lstsq(x, actual, rcond=None)[0]))

@@ -43,8 +43,8 @@ BIAS_PASSES = 3
 @dataclass
 class Trained:
     mu: float
-    item_biases: DataFrame  # movie_id, b_i
-    user_biases: DataFrame  # user_id, b_u
+    item_biases: DataFrame  # movie_id, b_i, n (its ratings)
+    user_biases: DataFrame  # user_id, b_u, n
     als: ALSModel
     settings: dict
     neighbourhood: Neighbourhood | None = None  # of the movies, on the baseline's residuals
@@ -52,12 +52,14 @@ class Trained:
     _served: RatingModel | None = field(default=None, repr=False)
 
     def items(self) -> DataFrame:
-        """movie_id, bias, features: what a model version keeps (``rating/``)."""
+        """movie_id, bias, features, ratings (how many it had in training): what a model
+        version keeps (``rating/``)."""
         factors = self.als.itemFactors.select(
             F.col("id").alias("movie_id"), F.col("features").cast("array<float>")
         )
-        return self.item_biases.select("movie_id", F.col("b_i").alias("bias")).join(
-            factors, "movie_id"
+        biases = self.item_biases.select("movie_id", F.col("b_i").alias("bias"), "n")
+        return biases.join(factors, "movie_id").select(
+            "movie_id", "bias", "features", F.col("n").cast("int").alias("ratings")
         )
 
     def predict(self, pairs: DataFrame) -> DataFrame:
@@ -76,7 +78,7 @@ class Trained:
                 self.mu,
                 self.settings["bias_reg"],
                 self.settings["rating_reg"],
-                ((r["movie_id"], r["bias"], r["features"]) for r in rows),
+                ((r["movie_id"], r["bias"], r["features"], r["ratings"]) for r in rows),
             )
         return replace(self._served, neighbourhood=self.neighbourhood, blend=self.blend)
 
@@ -97,8 +99,8 @@ def clip(column):
 def baseline(pairs: DataFrame, mu: float, item_biases: DataFrame, user_biases: DataFrame):
     """``pairs`` with ``baseline = mu + b_u + b_i`` (0 for an unknown user or movie)."""
     return (
-        pairs.join(item_biases, "movie_id", "left")
-        .join(user_biases, "user_id", "left")
+        pairs.join(item_biases.select("movie_id", "b_i"), "movie_id", "left")
+        .join(user_biases.select("user_id", "b_u"), "user_id", "left")
         .withColumn(
             "baseline",
             F.lit(mu) + F.coalesce("b_u", F.lit(0.0)) + F.coalesce("b_i", F.lit(0.0)),
@@ -117,19 +119,22 @@ def biases(ratings: DataFrame, reg: float, passes: int = BIAS_PASSES):
     items = users = None
     for _ in range(passes):
         against_users = (
-            r.join(F.broadcast(users), "user_id")
+            r.join(F.broadcast(users.select("user_id", "b_u")), "user_id")
             if users is not None
             else r.withColumn("b_u", F.lit(0.0))
         )
         items = _pass(against_users, "movie_id", "b_u", "b_i", reg)
-        users = _pass(r.join(F.broadcast(items), "movie_id"), "user_id", "b_i", "b_u", reg)
+        of_items = r.join(F.broadcast(items.select("movie_id", "b_i")), "movie_id")
+        users = _pass(of_items, "user_id", "b_i", "b_u", reg)
     return mu, items, users
 
 
 def _pass(joined: DataFrame, key: str, other: str, name: str, reg: float) -> DataFrame:
-    """One side's biases given the other's, materialised so the lineage stays short."""
+    """One side's biases (and ``n``, each one's ratings) given the other's, materialised so
+    the lineage stays short."""
     agg = joined.groupBy(key).agg(
-        (F.sum(F.col("r") - F.col(other)) / (F.lit(reg) + F.count(F.lit(1)))).alias(name)
+        (F.sum(F.col("r") - F.col(other)) / (F.lit(reg) + F.count(F.lit(1)))).alias(name),
+        F.count(F.lit(1)).alias("n"),
     )
     return agg.localCheckpoint(eager=True)
 

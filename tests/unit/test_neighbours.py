@@ -78,20 +78,76 @@ def test_fit_keeps_the_most_rated_movies():
 
 def test_the_blend_weights_by_least_squares_and_the_stars_clipped():
     rng = np.random.default_rng(2)
-    columns = [rng.normal(3, 1, 200) for _ in range(4)]
-    actual = 0.5 + 0.6 * columns[0] + 0.2 * columns[1] + 0.3 * columns[2] + 0.1 * columns[3]
-    blend = neighbours.fit(columns, actual)
-    np.testing.assert_allclose(blend.weights, [0.5, 0.6, 0.2, 0.3, 0.1], atol=1e-9)
-    stars = Blend((0.0, 1.0, 1.0, 1.0, 1.0)).stars(*(np.array([v]) for v in (3.0, 2.0, 1.0, 0)))
-    assert stars.tolist() == [5.0]
+    columns = [rng.normal(3, 1, 1200) for _ in range(4)]
+    supports = [rng.integers(0, 500, 1200) for _ in range(2)]
+    user, movie = np.log1p(supports[0]), np.log1p(supports[1])
+    # the neighbourhood counts more for users with more ratings, the preference less for
+    # movies with more; and a movie with more ratings is rated a little higher
+    actual = (
+        0.5
+        + 0.6 * columns[0]
+        + 0.2 * columns[1]
+        + (0.1 + 0.05 * user) * columns[2]
+        + (0.3 - 0.02 * movie) * columns[3]
+        + 0.01 * movie
+    )
+    blend = neighbours.fit(columns, supports, actual)
+    assert len(blend.weights) == len(neighbours.WEIGHTS) == 15
+    weights = dict(zip(neighbours.WEIGHTS, blend.weights, strict=True))
+    expected = {
+        "intercept": 0.5,
+        "rating_model": 0.6,
+        "baseline": 0.2,
+        "neighbourhood": 0.1,
+        "preference": 0.3,
+        "neighbourhood x user_ratings": 0.05,
+        "preference x movie_ratings": -0.02,
+        "movie_ratings": 0.01,
+    }
+    for name, value in weights.items():
+        assert value == pytest.approx(expected.get(name, 0.0), abs=1e-9), name
+    one = [np.array([v]) for v in (3.0, 2.0, 1.0, 0)]
+    assert blend.stars(one, [np.array([0]), np.array([0])]).tolist() == pytest.approx(
+        [0.5 + 1.8 + 0.4 + 0.1]
+    )
+    assert Blend((0.0, 1.0, 1.0, 1.0, 1.0) + (0.0,) * 10).stars(one, [[9], [9]]).tolist() == [5.0]
+
+
+def test_few_held_out_ratings_give_constant_weights():
+    rng = np.random.default_rng(5)
+    n = neighbours.MIN_SUPPORTED
+    columns = [rng.normal(3, 1, n) for _ in range(4)]
+    supports = [rng.integers(0, 500, n) for _ in range(2)]
+    actual = 0.5 + 0.6 * columns[0] + 0.1 * columns[0] * np.log1p(supports[0])
+    fewer = [c[1:] for c in columns], [x[1:] for x in supports], actual[1:]
+    assert len(neighbours.fit(*fewer).weights) == 5
+    assert len(neighbours.fit(columns, supports, actual).weights) == 15
+    # cross-fitting decides on all the ratings, not on a half's (fewer than MIN_SUPPORTED)
+    half = np.arange(n) % 2 == 0
+    got = neighbours.cross_fitted(columns, supports, actual, half)
+    x = neighbours.design(columns, supports)
+    by_hand = np.empty(n)
+    for part in (half, ~half):
+        weights = np.linalg.lstsq(x[~part], actual[~part], rcond=None)[0]
+        by_hand[part] = np.clip(x[part] @ weights, 0.5, 5.0)
+    np.testing.assert_allclose(got, by_hand)
+    np.testing.assert_allclose(got, np.clip(actual, 0.5, 5.0), atol=1e-9)
+
+
+def test_a_blend_without_supports_weights_the_predictors_alone():
+    # a version from before the supports: the constant and one weight per predictor
+    one = [np.array([v]) for v in (3.0, 2.0, 1.0, 0.5)]
+    stars = Blend((0.1, 0.5, 0.25, 1.0, 2.0)).stars(one, [np.array([40]), np.array([300])])
+    assert stars.tolist() == pytest.approx([0.1 + 1.5 + 0.5 + 1.0 + 1.0])
 
 
 def test_cross_fitting_predicts_each_half_with_the_weights_of_the_other():
     rng = np.random.default_rng(3)
     columns = [rng.normal(3, 1, 100) for _ in range(4)]
+    supports = [rng.integers(0, 50, 100) for _ in range(2)]
     half = np.arange(100) < 50
     actual = np.where(half, columns[0], 1.0 + columns[1])  # each half its own rule
-    got = neighbours.cross_fitted(columns, actual, half)
+    got = neighbours.cross_fitted(columns, supports, actual, half)
     np.testing.assert_allclose(got[half], np.clip(1.0 + columns[1][half], 0.5, 5.0))
     np.testing.assert_allclose(got[~half], np.clip(columns[0][~half], 0.5, 5.0))
 
@@ -127,6 +183,41 @@ def test_stars_of_a_blended_rating_model_by_hand():
     )
     np.testing.assert_allclose(e, [0.5, -0.5])
     assert users.tolist() == [5, 5] and movies.tolist() == [1, 3]
+
+
+def test_stars_weighted_by_the_users_and_the_movies_ratings_by_hand():
+    # the model above, each movie with its number of training ratings (movie 2: 99), and
+    # weights for the neighbourhood x the user's support, the user's support itself and the
+    # preference x the movie's support; the user has 2 ratings the model knows
+    sim = np.zeros((3, 3), dtype=np.float32)
+    sim[1, [0, 2]] = [0.5, 0.25]
+    weights = dict.fromkeys(neighbours.WEIGHTS, 0.0) | {
+        "intercept": 0.1,
+        "rating_model": 0.5,
+        "baseline": 0.25,
+        "neighbourhood": 1.5,
+        "preference": 2.0,
+        "neighbourhood x user_ratings": 0.1,
+        "user_ratings": 0.2,
+        "preference x movie_ratings": -0.3,
+    }
+    model = foldin.RatingModel.from_rows(
+        3.0,
+        1.0,
+        0.5,
+        [(3, -0.5, [1.0, 1.0], 40), (1, 0.5, [1.0, 0.0], 10), (2, 1.9, [0.0, 1.0], 99)],
+        neighbourhood=Neighbourhood(np.array([1, 2, 3]), sim, 10),
+        blend=Blend(tuple(weights.values())),
+    )
+    np.testing.assert_array_equal(model.counts, [10, 99, 40])
+    rated = [(1, 4.0), (3, 2.0), (555, 1.0)]  # 555: unknown to the model, not counted
+    user, movie = np.log1p(2), np.log1p(99)
+    plain = 0.1 + 0.5 * 4.6 + 0.25 * 4.9 + 1.5 / 6 + 2.0 * 0.2
+    expected = plain + 0.1 * user / 6 + 0.2 * user - 0.3 * movie * 0.2
+    assert model.predict(rated, [2], [0.2]) == pytest.approx([expected])
+    many = model.predict_many({7: (rated[::-1], [2, 99], [0.2, 0.0])})
+    # movie 99, unknown: mu + b_u = 3 for the rating model and the baseline, no support
+    assert many[7] == pytest.approx([expected, 0.1 + 0.5 * 3.0 + 0.25 * 3.0 + 0.2 * user])
 
 
 def test_terms_of_many_users_are_each_users_term():

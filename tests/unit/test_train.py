@@ -95,13 +95,8 @@ def test_the_stars_are_a_blend_measured_on_held_out_ratings_and_served(spark, pu
     print(f"train e2e: RMSE blend {blend['rmse']:.3f}, rating model {rated['model']['rmse']:.3f}")
     assert blend["predictions"] == rated["model"]["predictions"] > 1000
     assert blend["rmse"] < rated["model"]["rmse"] < rated["movie_mean"]["rmse"]
-    assert list(blend["weights"]) == [
-        "intercept",
-        "rating_model",
-        "baseline",
-        "neighbourhood",
-        "preference",
-    ]
+    assert list(blend["weights"]) == list(neighbours.WEIGHTS)
+    assert "neighbourhood x user_ratings" in blend["weights"]
     info = json.loads((models / "20260101T000000Z" / "model.json").read_text())
     assert info["rating"]["blend"] == list(blend["weights"].values())
     served = model_store.load_serving_model(spark, str(models)).rating
@@ -109,6 +104,10 @@ def test_the_stars_are_a_blend_measured_on_held_out_ratings_and_served(spark, pu
     assert served.neighbourhood.k == info["rating"]["neighbours"] == 10
     assert len(served.neighbourhood.movie_ids) > 300
     assert (served.neighbourhood.similarity > 0).sum(axis=1).max() <= neighbours.KEEP
+    # each movie's training ratings (the blend's movie support): here (no refit) the
+    # ratings that were not held out
+    assert served.counts.sum() == report["counts"]["ratings"] - rated["model"]["predictions"]
+    assert served.counts.min() >= 1
 
 
 def test_the_version_says_which_setting_it_used_and_why(published):
