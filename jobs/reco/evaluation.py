@@ -143,10 +143,9 @@ def rating_report(rating_model, ranking_model: ALSModel, train: Arrays, test: Ar
     means, side by side; and where the rating model has a neighbourhood, of the stars' blend
     (``jobs.reco.neighbours``) of the rating model, its baseline, the neighbourhood and
     ``ranking_model``'s preference, all trained on ``train``, weighted by the user's and the
-    movie's numbers of training ratings. The blend's weights are fitted
-    on ``test``'s ratings; the errors reported are of each rating predicted with the weights
-    fitted on the other half of the users, and the blend returned has the weights fitted on
-    all of them."""
+    movie's numbers of training ratings. The blend's weights are fitted on ``test``'s
+    ratings; the errors reported are of each rating predicted with the weights fitted on the
+    other half of the users, and the blend returned has the weights fitted on all of them."""
     model = rating_model.serving()
     histories = by_user(*train)
     users, movies, actual = (a[np.argsort(test[0], kind="stable")] for a in test)

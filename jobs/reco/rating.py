@@ -132,9 +132,9 @@ def biases(ratings: DataFrame, reg: float, passes: int = BIAS_PASSES):
 def _pass(joined: DataFrame, key: str, other: str, name: str, reg: float) -> DataFrame:
     """One side's biases (and ``n``, each one's ratings) given the other's, materialised so
     the lineage stays short."""
+    n = F.count(F.lit(1))
     agg = joined.groupBy(key).agg(
-        (F.sum(F.col("r") - F.col(other)) / (F.lit(reg) + F.count(F.lit(1)))).alias(name),
-        F.count(F.lit(1)).alias("n"),
+        (F.sum(F.col("r") - F.col(other)) / (F.lit(reg) + n)).alias(name), n.alias("n")
     )
     return agg.localCheckpoint(eager=True)
 
