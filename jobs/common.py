@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from contextlib import contextmanager
 
@@ -111,6 +112,9 @@ def spark_session(app_name: str, master: str | None = None, conf: dict | None = 
         conf.setdefault(
             "spark.sql.shuffle.partitions", os.environ.get("SPARK_SHUFFLE_PARTITIONS", "4")
         )
+        # Python workers of a local master: this interpreter, which has numpy (PySpark reads
+        # the variable when the context starts; spark-submit sets it from its own settings)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

@@ -39,7 +39,7 @@ from pyspark.sql import functions as F
 
 from jobs import common
 from jobs.movielens import spark_io
-from jobs.reco import evaluation, fsutil, model_store, rating, tuning
+from jobs.reco import evaluation, fsutil, model_store, rating, refine, tuning
 from jobs.reco.split import METHODS, split_ratings
 
 log = logging.getLogger("jobs.train")
@@ -73,6 +73,7 @@ def parser() -> argparse.ArgumentParser:
         help=settings.format("IMPLICIT", str(DEFAULTS["implicit"]).lower()),
     )
     p.add_argument("--alpha", type=float, help=settings.format("ALPHA", DEFAULTS["alpha"]))
+    refine.add_argument(p)
     rating_help = "the rating model's {} (default: MOVIELENS_{}, else {})"
     p.add_argument(
         "--rating",
@@ -153,7 +154,12 @@ def build_als(args: argparse.Namespace) -> ALS:
     )
 
 
+def refinement(args: argparse.Namespace) -> refine.Refinement | None:
+    return refine.of(args.implicit, args.alpha, args.refine_reg)
+
+
 def als_params(args: argparse.Namespace) -> dict:
+    last_pass = refinement(args)
     return {
         "rank": args.rank,
         "regParam": args.reg,
@@ -161,6 +167,7 @@ def als_params(args: argparse.Namespace) -> dict:
         "implicitPrefs": args.implicit,
         "alpha": args.alpha,
         "seed": args.seed,
+        "refine": last_pass.record() if last_pass else None,
     }
 
 
@@ -275,9 +282,9 @@ def ranking_model(args: argparse.Namespace, ratings, train, arrays):
     """(the implicit ALS model to serve, its report beside most-popular's on the held-out
     ratings, the model evaluated: trained on ``train``). ``arrays()``: the split's, on the
     driver (``evaluation.collect``)."""
-    als = build_als(args)
+    als, last_pass = build_als(args), refinement(args)
     with common.timed(f"training ALS {als_params(args)} on the training split", log):
-        evaluated = model = als.fit(train)
+        evaluated = model = refine.fit(als, train, last_pass)
     with common.timed("evaluating against the most-popular baseline", log):
         report = evaluation.evaluate(
             model,
@@ -290,7 +297,7 @@ def ranking_model(args: argparse.Namespace, ratings, train, arrays):
         )
     if args.refit:
         with common.timed("training ALS on all ratings", log):
-            model = als.fit(ratings)
+            model = refine.fit(als, ratings, last_pass)
     return model, report, evaluated
 
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 from jobs import common
 from jobs.movielens import spark_io
-from jobs.reco import evaluation, fsutil, tuning
+from jobs.reco import evaluation, fsutil, refine, tuning
 from jobs.reco.split import METHODS, split_ratings
 
 log = logging.getLogger("jobs.tune")
@@ -63,11 +63,12 @@ def parser() -> argparse.ArgumentParser:
         help=f"the reports and the best setting go to <models>/{tuning.BEST_FILE}",
     )
     p.add_argument("--master", default=None)
-    p.add_argument("--ranks", type=ints, default=[8, 16, 32])
+    p.add_argument("--ranks", type=ints, default=[16, 32, 64])
     p.add_argument("--regs", type=floats, default=[0.05, 0.2, 0.5])
     p.add_argument("--alphas", type=floats, default=[0.3, 1.0, 3.0])
     p.add_argument("--modes", default="implicit,explicit", help="implicit, explicit or both")
     p.add_argument("--max-iter", type=int, default=tuning.DEFAULTS["max_iter"])
+    refine.add_argument(p)
     p.add_argument(
         "--blocks",
         type=int,
@@ -126,7 +127,7 @@ def run(spark, args) -> dict:
     results, baseline = [], None
     for i, cfg in enumerate(configs, start=1):
         started = time.monotonic()
-        model = ALS(
+        als = ALS(
             userCol="user_id",
             itemCol="movie_id",
             ratingCol="rating",
@@ -138,7 +139,9 @@ def run(spark, args) -> dict:
             seed=args.seed,
             numUserBlocks=args.blocks,
             numItemBlocks=args.blocks,
-        ).fit(fit)
+        )
+        # scored as jobs.train serves it: with the same last pass for implicit ALS
+        model = refine.fit(als, fit, refine.of(cfg["implicit"], cfg["alpha"], args.refine_reg))
         report = evaluation.evaluate(
             model, *arrays, cfg["implicit"], k=args.k, max_users=args.eval_users, seed=args.seed
         )

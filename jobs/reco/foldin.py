@@ -90,17 +90,24 @@ def system_explicit(y_rated: np.ndarray, ratings: np.ndarray, reg: float):
 
 
 def system_implicit(
-    y_rated: np.ndarray, ratings: np.ndarray, gram: np.ndarray, reg: float, alpha: float
+    y_rated: np.ndarray,
+    ratings: np.ndarray,
+    gram: np.ndarray,
+    reg: float,
+    alpha: float,
+    *,
+    exponent: float = 1.0,
 ):
     """Implicit user step as ``(A, w)`` (Spark's form: confidence ``1 + alpha*|r|``,
-    preference ``r > 0``): ``A = Y^T Y + Y_I^T (C_u - I) Y_I + reg * n_u * I``, ``w = C_u p_u``.
+    preference ``r > 0``): ``A = Y^T Y + Y_I^T (C_u - I) Y_I + reg * n_u^exponent * I``,
+    ``w = C_u p_u`` (``exponent`` 1: Spark's ALS-WR; 0.5: ``jobs.reco.refine``).
 
     Also for a stack of users with as many ratings each, like ``system_explicit``."""
     rank = gram.shape[0]
     c1 = alpha * np.abs(ratings)  # confidence - 1
     positive = ratings > 0
-    n_u = positive.sum(axis=-1)
-    a = gram + _t(y_rated * c1[..., None]) @ y_rated + _diagonal(reg * n_u, rank)
+    n_u = positive.sum(axis=-1).astype(np.float64)
+    a = gram + _t(y_rated * c1[..., None]) @ y_rated + _diagonal(reg * n_u**exponent, rank)
     return a, np.where(positive, 1.0 + c1, 0.0)
 
 
@@ -168,6 +175,7 @@ class FoldInParams:
     reg: float
     implicit: bool
     alpha: float = 1.0
+    exponent: float = 1.0  # implicit: the regularisation is ``reg * n_u ** exponent``
 
 
 def _user_system(items: ItemFactors, rated: Sequence[tuple[int, float]], params: FoldInParams):
@@ -187,7 +195,9 @@ def _user_system(items: ItemFactors, rated: Sequence[tuple[int, float]], params:
 
 def _system(items: ItemFactors, y: np.ndarray, ratings: np.ndarray, params: FoldInParams):
     if params.implicit:
-        return system_implicit(y, ratings, items.gram, params.reg, params.alpha)
+        return system_implicit(
+            y, ratings, items.gram, params.reg, params.alpha, exponent=params.exponent
+        )
     return system_explicit(y, ratings, params.reg)
 
 
@@ -204,6 +214,23 @@ def fold_in(
         return None
     a, y, w, _ = system
     return _solve_spd(a, y.T @ w)
+
+
+def fold_in_many(
+    items: ItemFactors, rated: Sequence[Collection[tuple[int, float]]], params: FoldInParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """``fold_in`` of each user of ``rated`` (their ``(movie_id, rating)`` pairs), stacked:
+    ``(the positions in rated of the users the model knows a movie of, their factors)``."""
+    which, factors = [np.zeros(0, dtype=np.int64)], [np.zeros((0, items.rank))]
+    for part in _chunks([items.rank * len(pairs) for pairs in rated]):
+        batch = _Rated.of(items, rated[part])
+        warm = np.flatnonzero(batch.counts)
+        a, rhs, _ = _stacked_systems(
+            items, batch, warm, lambda y, rows, b=batch: _system(items, y, b.values[rows], params)
+        )
+        which.append(warm + part.start)
+        factors.append(_solve_spd_many(a, rhs))
+    return np.concatenate(which), np.concatenate(factors)
 
 
 def contributions(

@@ -2,7 +2,8 @@
 
 Layout written by ``jobs.train``::
 
-    <root>/<version>/als/            the Spark ALSModel (ALSModel.load)
+    <root>/<version>/als/            the Spark ALSModel (ALSModel.load), with the factors
+                                     of its last pass (``jobs.reco.refine``) where it had one
     <root>/<version>/item_factors/   Parquet: movie_id int, features array<float>
     <root>/<version>/movies/         Parquet: movie_id, title, genres array<string>, year
     <root>/<version>/popularity/     Parquet: movie_id, ratings, mean_rating, rank
@@ -12,7 +13,8 @@ Layout written by ``jobs.train``::
     <root>/<version>/rating_neighbours/  Parquet: movie_id, neighbours array<int>,
                                      similarities array<float> (the rating model's item
                                      neighbourhood, where its stars are a blend)
-    <root>/<version>/model.json      parameters of the model (needed to fold users in)
+    <root>/<version>/model.json      parameters of the model (needed to fold users in;
+                                     ``params.refine``: the last pass's, or null)
     <root>/<version>/metrics.json    the evaluation report
     <root>/latest                    one line: the version currently served
 
@@ -33,6 +35,7 @@ from pyspark.sql import functions as F
 from jobs.reco import fsutil
 from jobs.reco.foldin import FoldInParams, ItemFactors, RatingModel
 from jobs.reco.neighbours import Blend, Neighbourhood
+from jobs.reco.refine import Refinement
 
 LATEST = "latest"
 RATING = "rating"
@@ -93,13 +96,25 @@ def load_serving_model(spark: SparkSession, root: str, version: str | None = Non
         .select("movie_id")
         .collect()
     ]
-    params = FoldInParams(
-        reg=info["params"]["regParam"],
-        implicit=info["params"]["implicitPrefs"],
-        alpha=info["params"]["alpha"],
-    )
     return ServingModel(
-        version, path, items, params, movies, popular, load_rating(spark, path, info)
+        version,
+        path,
+        items,
+        fold_in_params(info["params"]),
+        movies,
+        popular,
+        load_rating(spark, path, info),
+    )
+
+
+def fold_in_params(params: dict) -> FoldInParams:
+    """How a user is folded into the ranking model of ``model.json``'s ``params``: as its
+    last pass solved the users (``jobs.reco.refine``) where it had one, else as Spark's ALS
+    did (versions from before the pass have no ``refine``)."""
+    if params.get("refine"):
+        return Refinement.from_record(params["refine"], params["alpha"]).params()
+    return FoldInParams(
+        reg=params["regParam"], implicit=params["implicitPrefs"], alpha=params["alpha"]
     )
 
 

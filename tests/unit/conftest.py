@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import socket
 import ssl
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,6 +43,7 @@ def _serve(root: Path, context):
 def spark():
     """One small local SparkSession for the whole test session (2 cores, 2 shuffle partitions)."""
     pyspark_sql = pytest.importorskip("pyspark.sql")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # numpy for the Python workers
     session = (
         pyspark_sql.SparkSession.builder.master("local[2]")
         .appName("movielens-unit-tests")

@@ -36,6 +36,35 @@ def test_implicit_ignores_non_positive_preferences_in_count():
     np.testing.assert_allclose(with_zero, [31 / 36, 3 / 36], atol=1e-12)
 
 
+def test_implicit_regularisation_exponent_by_hand():
+    # as test_implicit_by_hand, reg * n_u ** 0.5 = 0.5 * sqrt(2): A = [[8+a, 3], [3, 4+a]]
+    a = 0.5 * np.sqrt(2)
+    x = foldin.fold_in(ITEMS, RATED, FoldInParams(0.5, True, 1.0, exponent=0.5))
+    det = (8 + a) * (4 + a) - 9
+    np.testing.assert_allclose(x, np.array([(4 + a) * 8 - 9, (8 + a) * 3 - 24]) / det, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [FoldInParams(0.1, True, 2.0), FoldInParams(1.8, True, 0.3, exponent=0.5)],
+    ids=["ALS-WR", "square-root"],
+)
+def test_fold_in_many_is_fold_in_for_each_user(monkeypatch, params):
+    rng = np.random.default_rng(11)
+    items = random_items(rng, 50, 5)
+    rated = list(random_histories(rng, 50, 80).values())
+    which, factors = foldin.fold_in_many(items, rated, params)
+    single = [foldin.fold_in(items, sorted(pairs), params) for pairs in rated]
+    assert which.tolist() == [i for i, x in enumerate(single) if x is not None]
+    assert len(which) < len(rated)  # some users rated no movie the model knows
+    np.testing.assert_allclose(factors, [single[i] for i in which], rtol=0, atol=1e-12)
+    monkeypatch.setattr(foldin, "CHUNK_CELLS", 40)  # a user or two a chunk
+    chunked = foldin.fold_in_many(items, rated, params)
+    assert chunked[0].tolist() == which.tolist()
+    np.testing.assert_allclose(chunked[1], factors, rtol=0, atol=1e-12)
+    assert foldin.fold_in_many(items, [], params)[1].shape == (0, 5)
+
+
 def test_top_n_excludes_rated_and_breaks_ties_by_id():
     x = np.array([2.0, 0.0])  # scores: movie 1 -> 2, movie 2 -> 0, movie 3 -> 2
     assert foldin.top_n(ITEMS, x, 3) == [(1, 2.0), (3, 2.0), (2, 0.0)]

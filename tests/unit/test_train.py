@@ -12,7 +12,8 @@ from jobs import stream, train
 from jobs.kafka_security import KafkaSecurity
 from jobs.movielens import synthetic
 from jobs.movielens.formats import Rating
-from jobs.reco import model_store, neighbours, stream_metrics, tuning
+from jobs.reco import model_store, neighbours, refine, stream_metrics, tuning
+from jobs.reco.foldin import FoldInParams
 from jobs.reco.validate import to_message
 
 # The setting a tuning run left in <models>/tune/best.json (rank 8 is no default).
@@ -83,7 +84,8 @@ def test_version_layout_and_latest_pointer(spark, published):
     assert (models / "latest").read_text().strip() == "20260101T000000Z"
     served = model_store.load_serving_model(spark, str(models))
     assert served.version == "20260101T000000Z"
-    assert served.params.implicit is True
+    # users fold in as the training's last pass solved them: reg * n ** 0.5
+    assert served.params == FoldInParams(refine.DEFAULT_REG, True, TUNED["alpha"], exponent=0.5)
     assert len(served.items.movie_ids) > 300 and len(served.movies) == 400
     assert served.popular[:1] and served.items.rank == TUNED["rank"]
 
@@ -121,6 +123,8 @@ def test_the_version_says_which_setting_it_used_and_why(published):
         "maxIter": 6,
         "implicitPrefs": True,
         "seed": 0,
+        # the last pass (jobs.reco.refine), with the tuned alpha
+        "refine": {"regParam": refine.DEFAULT_REG, "exponent": 0.5},
     }
     settings = info["settings"]
     assert settings == report["settings"]

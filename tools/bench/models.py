@@ -15,6 +15,8 @@ Families (each an exact numpy version of what the pipeline would train):
 * ``implicit-als``: Spark's implicit ALS (confidence ``1 + alpha * r``, preference ``r > 0``,
   ``regParam`` scaled by each user's or movie's number of ratings, ALS-WR), both half-steps
   solved like ``jobs.reco.foldin`` solves the user's;
+* ``refined-als``: ``implicit-als``, then one more pass, movies then users, regularised by
+  ``refine_reg * n ** 0.5`` instead of ``reg * n`` (``jobs.reco.refine``);
 * ``ease``: Steck's EASE, ``B = I - P diag(1 / diag P)`` with ``P = (X^T X + lambda I)^-1``
   on the 0/1 matrix of who rated what; a user's scores are ``x_u B``;
 * ``baseline``: explicit ratings as ``mu + b_u + b_i`` (regularised baseline predictors);
@@ -52,7 +54,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jobs.reco import metrics, neighbours, rating, tuning
+from jobs.reco import metrics, neighbours, rating, refine, tuning
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = ROOT / "docs" / "benchmarks" / "models.json"
@@ -165,11 +167,16 @@ def _solve_rows(systems: Iterable[tuple[np.ndarray, np.ndarray]], rank: int) -> 
 
 
 def implicit_half_step(
-    fixed: np.ndarray, rows: Sequence[tuple[np.ndarray, np.ndarray]], reg: float, alpha: float
+    fixed: np.ndarray,
+    rows: Sequence[tuple[np.ndarray, np.ndarray]],
+    reg: float,
+    alpha: float,
+    exponent: float = 1.0,
 ) -> np.ndarray:
     """One side's factors from the other's (``jobs.reco.foldin.system_implicit`` per row):
-    ``(F^T F + F_I^T (C - I) F_I + reg * n * I)^-1 F_I^T C p`` with ``C = 1 + alpha * |r|``,
-    ``p = r > 0`` and ``n`` the number of positive ratings of the row."""
+    ``(F^T F + F_I^T (C - I) F_I + reg * n^exponent * I)^-1 F_I^T C p`` with
+    ``C = 1 + alpha * |r|``, ``p = r > 0`` and ``n`` the number of positive ratings of the
+    row."""
     rank = fixed.shape[1]
     gram, eye = fixed.T @ fixed, np.eye(rank)
 
@@ -178,7 +185,7 @@ def implicit_half_step(
             f = fixed[cols]
             c1 = alpha * np.abs(values)
             positive = values > 0
-            a = gram + (f * c1[:, None]).T @ f + reg * positive.sum() * eye
+            a = gram + (f * c1[:, None]).T @ f + reg * float(positive.sum()) ** exponent * eye
             yield a, f.T @ np.where(positive, 1.0 + c1, 0.0)
 
     return _solve_rows(systems(), rank)
@@ -463,6 +470,17 @@ def fit_implicit(train: Ratings, settings: dict, report: Report, checkpoints=())
     als(train, rank, reg, max(stops), alpha=alpha, every=every)
 
 
+def fit_refined(train: Ratings, settings: dict, report: Report) -> None:
+    """Implicit ALS, then ``jobs.reco.refine``'s pass: movies, then users, regularised by
+    ``refine_reg * n ** refine.EXPONENT``."""
+    alpha = settings["alpha"]
+    users, _ = als(train, settings["rank"], settings["reg"], settings["iterations"], alpha=alpha)
+    last = (settings["refine_reg"], alpha, refine.EXPONENT)
+    items = implicit_half_step(users, by_row(train, transpose=True), *last)
+    users = implicit_half_step(items, by_row(train), *last)
+    report(settings, users @ items.T, None)
+
+
 def fit_ease(train: Ratings, settings: dict, report: Report) -> None:
     report(settings, interactions(train) @ ease(train, settings["lambda"]), None)
 
@@ -515,6 +533,7 @@ FAMILIES = {
     for f in (
         Family("popularity", fit_popularity, False, "most-rated movies"),
         Family("implicit-als", fit_implicit, False, "Spark's implicit ALS"),
+        Family("refined-als", fit_refined, False, "implicit ALS and a pass, reg * n ** 0.5"),
         Family("ease", fit_ease, False, "EASE on who rated what"),
         Family("baseline", fit_baseline_only, True, "mu + b_u + b_i"),
         Family("biased-als", fit_biased, True, "baseline, then ALS-WR on the residuals"),
@@ -576,6 +595,7 @@ SETTING_KEYS = (
     "reg",
     "alpha",
     "iterations",
+    "refine_reg",
     "lambda",
     "user_reg",
     "item_reg",
@@ -623,6 +643,12 @@ def searches(args, fit: Ratings, valid: Ratings) -> tuple[dict[str, dict], dict[
             print("implicit-als, higher ranks at the chosen regParam and alpha", flush=True)
             wide = [{**chosen["implicit-als"], "rank": rank} for rank in args.wide_ranks]
             chosen["implicit-als"] = pick(family.name, search(family, wide, fit, valid))
+    if "refined-als" in wanted:
+        print("refined-als, on the chosen (or the served) implicit ALS", flush=True)
+        implicit = chosen.get("implicit-als", RANKING)
+        refined = grid(rank=args.refine_ranks, refine_reg=args.refine_regs)
+        rows = search(FAMILIES["refined-als"], [{**implicit, **s} for s in refined], fit, valid)
+        chosen["refined-als"] = pick("refined-als", rows)
     if "ease" in wanted:
         print("ease", flush=True)
         rows = search(FAMILIES["ease"], grid(**{"lambda": args.lambdas}), fit, valid)
@@ -685,6 +711,13 @@ def parser() -> argparse.ArgumentParser:
         type=numbers(int),
         default=[128, 256],
         help="ranks tried at the best regParam and alpha",
+    )
+    p.add_argument("--refine-ranks", type=numbers(int), default=[32, 64], help="refined ALS: ranks")
+    p.add_argument(
+        "--refine-regs",
+        type=numbers(float),
+        default=[1.2, 1.5, 1.8, 2.2, 2.7],
+        help="refined ALS: the pass's reg",
     )
     p.add_argument(
         "--lambdas", type=numbers(float), default=[100, 200, 300, 500, 800, 1200], help="EASE"
@@ -753,6 +786,9 @@ def main(argv: list[str] | None = None) -> int:
     search_seconds = round(time.monotonic() - started, 1)
     measured = {}
     shipped = [("implicit-als (shipped)", SHIPPED)] if "implicit-als" in chosen else []
+    if "refined-als" in chosen:  # beside it, the same ALS without the pass
+        base = {k: v for k, v in chosen["refined-als"].items() if k != "refine_reg"}
+        shipped.append(("implicit-als (without the pass)", base))
     for name, setting in [*shipped, *chosen.items()]:
         family = FAMILIES[name.split()[0]]
         measured[name] = result = measure(family, setting, splits)

@@ -1,0 +1,125 @@
+"""The ranking model's last pass: Spark's implicit ALS factors solved once more, items then
+users, with a regularisation that grows with the square root of a row's ratings.
+
+Spark's ALS regularises each row by ``regParam * n`` ("ALS-WR": ``n`` the row's ratings), so
+a movie or a user with many ratings is held back as much, relative to its data, as one with
+few. Rendle et al. ("Revisiting the Performance of iALS on Item Recommendation Benchmarks",
+2022) scale it by ``n ** nu`` instead, and find ``nu`` below 1 ranks better. Spark's ALS has
+no such setting; this pass takes the factors Spark trained and solves every movie, then every
+user, once more with ``reg * n ** 0.5`` (the same confidence ``1 + alpha * r``): each row is
+the exact least-squares step ``jobs.reco.foldin`` solves (``FoldInParams.exponent``), so a
+user folded in by the stream with ``Refinement.params`` gets the very factors this pass
+gives the users it saw. Figures (MovieLens 100k): docs/pipeline.md.
+
+Each half-step runs in Spark: the other side's factors are broadcast, the ratings grouped by
+row, and each partition's rows solved stacked (``foldin.fold_in_many``); the solved factors
+come back to the driver (rows x rank floats, what ``evaluation`` collects anyway).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+import numpy as np
+from pyspark.ml.recommendation import ALSModel
+from pyspark.sql import DataFrame
+
+from jobs import common
+from jobs.reco import foldin, fsutil
+from jobs.reco.foldin import FoldInParams, ItemFactors
+
+EXPONENT = 0.5  # the regularisation is reg * n ** EXPONENT
+DEFAULT_REG = 1.8  # chosen on MovieLens 100k: docs/pipeline.md
+FACTORS_SCHEMA = "id int, features array<float>"  # Spark's ALSModel factor tables
+
+
+@dataclass(frozen=True)
+class Refinement:
+    reg: float
+    alpha: float
+    exponent: float = EXPONENT
+
+    def params(self) -> FoldInParams:
+        """The fold-in of a user into the refined model."""
+        return FoldInParams(self.reg, implicit=True, alpha=self.alpha, exponent=self.exponent)
+
+    def record(self) -> dict:
+        """What ``model.json`` keeps of it (``from_record`` reads it back)."""
+        return {"regParam": self.reg, "exponent": self.exponent}
+
+    @classmethod
+    def from_record(cls, record: dict, alpha: float) -> Refinement:
+        return cls(record["regParam"], alpha, record["exponent"])
+
+
+def add_argument(parser: argparse.ArgumentParser) -> None:
+    """``--refine-reg`` (``MOVIELENS_REFINE_REG``): the pass's ``reg``, 0 for no pass."""
+    parser.add_argument(
+        "--refine-reg",
+        type=float,
+        # a string default goes through `type` like an option: a bad value is named
+        default=common.env("REFINE_REG", str(DEFAULT_REG)),
+        help="implicit ALS: regularisation of the last pass over Spark's factors, reg * "
+        f"n ** {EXPONENT} (0: no pass; default: MOVIELENS_REFINE_REG, else {DEFAULT_REG})",
+    )
+
+
+def of(implicit: bool, alpha: float, reg: float) -> Refinement | None:
+    """The pass a training with these settings makes: None for explicit ALS or ``reg`` 0."""
+    return Refinement(reg, alpha) if implicit and reg > 0 else None
+
+
+def fit(als, ratings: DataFrame, refinement: Refinement | None):
+    """``als`` (Spark's ``ALS``) fitted on ``ratings``, then refined (unless None)."""
+    model = als.fit(ratings)
+    return model if refinement is None else refine(model, ratings, refinement)
+
+
+@dataclass
+class RefinedModel:
+    """Spark's ALS model with refined factors: what the evaluation and the version's writer
+    use of a model (``userFactors``, ``itemFactors``, ``save``)."""
+
+    als: ALSModel
+    userFactors: DataFrame  # noqa: N815 (ALSModel's names)
+    itemFactors: DataFrame  # noqa: N815
+
+    def save(self, path: str) -> None:
+        """Spark's model directory (``ALSModel.load`` reads it) with the refined factors."""
+        self.als.save(path)
+        for name, factors in (("userFactors", self.userFactors), ("itemFactors", self.itemFactors)):
+            factors.write.mode("overwrite").parquet(fsutil.join(path, name))
+
+
+def refine(model: ALSModel, ratings: DataFrame, refinement: Refinement) -> RefinedModel:
+    """``model`` (implicit ALS trained on ``ratings``: user_id, movie_id, rating) after one
+    more pass, movies then users, regularised by ``refinement``."""
+    params = refinement.params()
+    items = half_step(model.userFactors, ratings, "movie_id", "user_id", params)
+    users = half_step(items, ratings, "user_id", "movie_id", params)
+    return RefinedModel(model, users, items)
+
+
+def half_step(
+    fixed: DataFrame, ratings: DataFrame, row: str, other: str, params: FoldInParams
+) -> DataFrame:
+    """The factors of every ``row`` (movie or user) of ``ratings`` solved against the fixed
+    factors of the ``other`` side (``fixed``: id, features), as Spark's factor table."""
+    spark = ratings.sparkSession
+    table = ItemFactors.from_pairs((r["id"], r["features"]) for r in fixed.collect())
+    shared = spark.sparkContext.broadcast(table)
+
+    def solve(groups):
+        ids, rated = [], []
+        for key, pairs in groups:
+            ids.append(key)
+            rated.append(list(pairs))
+        which, factors = foldin.fold_in_many(shared.value, rated, params)
+        for i, x in zip(which.tolist(), factors.astype(np.float32).tolist(), strict=True):
+            yield ids[i], x
+
+    pairs = ratings.select(row, other, "rating").rdd.map(lambda r: (r[0], (r[1], float(r[2]))))
+    solved = pairs.groupByKey().mapPartitions(solve).collect()
+    shared.unpersist()
+    return spark.createDataFrame(solved, FACTORS_SCHEMA)
