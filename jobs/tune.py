@@ -63,7 +63,7 @@ def parser() -> argparse.ArgumentParser:
         help=f"the reports and the best setting go to <models>/{tuning.BEST_FILE}",
     )
     p.add_argument("--master", default=None)
-    p.add_argument("--ranks", type=ints, default=[16, 32, 64])
+    p.add_argument("--ranks", type=ints, default=[8, 16, 32])
     p.add_argument("--regs", type=floats, default=[0.05, 0.2, 0.5])
     p.add_argument("--alphas", type=floats, default=[0.3, 1.0, 3.0])
     p.add_argument("--modes", default="implicit,explicit", help="implicit, explicit or both")

@@ -13,7 +13,8 @@ gives the users it saw. Figures (MovieLens 100k): docs/pipeline.md.
 
 Each half-step runs in Spark: the other side's factors are broadcast, the ratings grouped by
 row, and each partition's rows solved stacked (``foldin.fold_in_many``); the solved factors
-come back to the driver (rows x rank floats, what ``evaluation`` collects anyway).
+are cached in Spark (the movies' come to the driver once more, to be broadcast for the users'
+step).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from jobs.reco.foldin import FoldInParams, ItemFactors
 EXPONENT = 0.5  # the regularisation is reg * n ** EXPONENT
 DEFAULT_REG = 1.8  # chosen on MovieLens 100k: docs/pipeline.md
 FACTORS_SCHEMA = "id int, features array<float>"  # Spark's ALSModel factor tables
+CHUNK_RATINGS = 200_000  # ratings of the rows a Python worker holds and solves at a time
 
 
 @dataclass(frozen=True)
@@ -109,17 +111,27 @@ def half_step(
     spark = ratings.sparkSession
     table = ItemFactors.from_pairs((r["id"], r["features"]) for r in fixed.collect())
     shared = spark.sparkContext.broadcast(table)
+    chunk = CHUNK_RATINGS  # a local: the workers get its value, not the module's
 
-    def solve(groups):
-        ids, rated = [], []
-        for key, pairs in groups:
-            ids.append(key)
-            rated.append(list(pairs))
+    def solve_chunk(ids: list, rated: list):
         which, factors = foldin.fold_in_many(shared.value, rated, params)
         for i, x in zip(which.tolist(), factors.astype(np.float32).tolist(), strict=True):
             yield ids[i], x
 
+    def solve(groups):
+        ids, rated, size = [], [], 0
+        for key, pairs in groups:
+            ids.append(key)
+            rated.append(list(pairs))
+            size += len(rated[-1])
+            if size >= chunk:
+                yield from solve_chunk(ids, rated)
+                ids, rated, size = [], [], 0
+        yield from solve_chunk(ids, rated)
+
     pairs = ratings.select(row, other, "rating").rdd.map(lambda r: (r[0], (r[1], float(r[2]))))
-    solved = pairs.groupByKey().mapPartitions(solve).collect()
+    solved = spark.createDataFrame(pairs.groupByKey().mapPartitions(solve), FACTORS_SCHEMA)
+    solved = solved.persist()
+    solved.count()  # solved once, here, while the broadcast is needed
     shared.unpersist()
-    return spark.createDataFrame(solved, FACTORS_SCHEMA)
+    return solved

@@ -73,6 +73,17 @@ def test_movies_then_users_are_the_exact_steps_with_square_root_regularisation(r
     assert not np.allclose(items.factors, table(spark_model.itemFactors).factors, atol=1e-3)
 
 
+def test_rows_solved_a_chunk_at_a_time_are_the_same(monkeypatch, ratings, trained):
+    spark_model, refined, refinement = trained
+    monkeypatch.setattr(refine, "CHUNK_RATINGS", 50)  # a few movies a chunk
+    items = refine.half_step(
+        spark_model.userFactors, ratings, "movie_id", "user_id", refinement.params()
+    )
+    np.testing.assert_allclose(
+        table(items).factors, table(refined.itemFactors).factors, rtol=0, atol=1e-6
+    )
+
+
 def test_the_saved_model_is_spark_s_with_the_refined_factors(tmp_path, trained):
     _, refined, _ = trained
     refined.save(str(tmp_path / "als"))
