@@ -238,7 +238,7 @@ def run(spark, args: argparse.Namespace) -> dict:
         lambda: evaluation.collect(train, share), lambda: evaluation.collect(test, share)
     )
     (model, report, evaluated), stars = common.in_parallel(
-        lambda: ranking_model(args, ratings, train, arrays),
+        lambda: ranking_model(args, ratings, train, arrays, share == 1.0),
         lambda: stars_model(args, ratings, train, arrays),
     )
     rating_model = None
@@ -278,13 +278,14 @@ def run(spark, args: argparse.Namespace) -> dict:
     return report
 
 
-def ranking_model(args: argparse.Namespace, ratings, train, arrays):
+def ranking_model(args: argparse.Namespace, ratings, train, arrays, whole: bool):
     """(the implicit ALS model to serve, its report beside most-popular's on the held-out
     ratings, the model evaluated: trained on ``train``). ``arrays()``: the split's, on the
-    driver (``evaluation.collect``)."""
+    driver (``evaluation.collect``), all of it where ``whole``: then the last pass runs
+    there."""
     als, last_pass = build_als(args), refinement(args)
     with common.timed(f"training ALS {als_params(args)} on the training split", log):
-        evaluated = model = refine.fit(als, train, last_pass)
+        evaluated = model = refine.fit(als, train, last_pass, whole and (lambda: arrays()[0]))
     with common.timed("evaluating against the most-popular baseline", log):
         report = evaluation.evaluate(
             model,
@@ -296,8 +297,12 @@ def ranking_model(args: argparse.Namespace, ratings, train, arrays):
             seed=args.seed,
         )
     if args.refit:
+
+        def every():
+            return tuple(np.concatenate(a) for a in zip(*arrays(), strict=True))
+
         with common.timed("training ALS on all ratings", log):
-            model = refine.fit(als, ratings, last_pass)
+            model = refine.fit(als, ratings, last_pass, whole and every)
     return model, report, evaluated
 
 

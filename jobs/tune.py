@@ -141,7 +141,8 @@ def run(spark, args) -> dict:
             numItemBlocks=args.blocks,
         )
         # scored as jobs.train serves it: with the same last pass for implicit ALS
-        model = refine.fit(als, fit, refine.of(cfg["implicit"], cfg["alpha"], args.refine_reg))
+        last_pass = refine.of(cfg["implicit"], cfg["alpha"], args.refine_reg)
+        model = refine.fit(als, fit, last_pass, share == 1.0 and (lambda: arrays[0]))
         report = evaluation.evaluate(
             model, *arrays, cfg["implicit"], k=args.k, max_users=args.eval_users, seed=args.seed
         )

@@ -14,7 +14,9 @@ gives the users it saw. Figures (MovieLens 100k): docs/pipeline.md.
 Each half-step runs in Spark: the other side's factors are broadcast, the ratings grouped by
 row, and each partition's rows solved stacked (``foldin.fold_in_many``); the solved factors
 are cached in Spark (the movies' come to the driver once more, to be broadcast for the users'
-step).
+step). Where the driver already holds every rating (``jobs.train`` collects the split for
+its evaluation when it is small enough), the same two steps run there instead, on the same
+numbers, without Spark's jobs and Python workers (``on_driver``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame
 
 from jobs import common
-from jobs.reco import foldin, fsutil
+from jobs.reco import evaluation, foldin, fsutil
 from jobs.reco.foldin import FoldInParams, ItemFactors
 
 EXPONENT = 0.5  # the regularisation is reg * n ** EXPONENT
@@ -72,10 +74,16 @@ def of(implicit: bool, alpha: float, reg: float) -> Refinement | None:
     return Refinement(reg, alpha) if implicit and reg > 0 else None
 
 
-def fit(als, ratings: DataFrame, refinement: Refinement | None):
-    """``als`` (Spark's ``ALS``) fitted on ``ratings``, then refined (unless None)."""
+def fit(als, ratings: DataFrame, refinement: Refinement | None, on_driver=None):
+    """``als`` (Spark's ``ALS``) fitted on ``ratings``, then refined (unless None): on the
+    driver where ``on_driver()`` gives all of ``ratings`` as (user, movie, rating) arrays
+    (called once ALS is fitted: the arrays may still be on their way)."""
     model = als.fit(ratings)
-    return model if refinement is None else refine(model, ratings, refinement)
+    if refinement is None:
+        return model
+    if on_driver:
+        return refine_on_driver(model, on_driver(), refinement)
+    return refine(model, ratings, refinement)
 
 
 @dataclass
@@ -101,6 +109,34 @@ def refine(model: ALSModel, ratings: DataFrame, refinement: Refinement) -> Refin
     items = half_step(model.userFactors, ratings, "movie_id", "user_id", params)
     users = half_step(items, ratings, "user_id", "movie_id", params)
     return RefinedModel(model, users, items)
+
+
+def refine_on_driver(model: ALSModel, ratings, refinement: Refinement) -> RefinedModel:
+    """``refine`` with the ratings as (user, movie, rating) arrays on the driver: the same
+    steps and the same float32 factors between them, numpy instead of Spark jobs."""
+    users, movies, values = ratings
+    params = refinement.params()
+    fixed = ItemFactors.from_pairs((r["id"], r["features"]) for r in model.userFactors.collect())
+    items = driver_step(fixed, evaluation.by_user(movies, users, values), params)
+    users_solved = driver_step(items, evaluation.by_user(users, movies, values), params)
+    spark = model.userFactors.sparkSession
+    frames = (
+        spark.createDataFrame(
+            [(int(i), x.tolist()) for i, x in zip(t.movie_ids, t.factors, strict=True)],
+            FACTORS_SCHEMA,
+        )
+        for t in (users_solved, items)
+    )
+    return RefinedModel(model, *frames)
+
+
+def driver_step(fixed: ItemFactors, rated: dict, params: FoldInParams) -> ItemFactors:
+    """Every row of ``rated`` (id -> (other id, rating) pairs) solved against ``fixed``, as
+    float32 factors (what a factor table holds)."""
+    ids = list(rated)
+    which, factors = foldin.fold_in_many(fixed, [rated[i] for i in ids], params)
+    kept = factors.astype(np.float32).astype(np.float64)
+    return ItemFactors.from_pairs(zip((ids[i] for i in which.tolist()), kept, strict=True))
 
 
 def half_step(

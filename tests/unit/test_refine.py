@@ -84,6 +84,36 @@ def test_rows_solved_a_chunk_at_a_time_are_the_same(monkeypatch, ratings, traine
     )
 
 
+def test_on_the_driver_the_same_factors(ratings, trained):
+    spark_model, refined, refinement = trained
+    rows = ratings.collect()
+    arrays = tuple(np.array([r[c] for r in rows]) for c in ("user_id", "movie_id", "rating"))
+    local = refine.refine_on_driver(spark_model, arrays, refinement)
+    for name in ("itemFactors", "userFactors"):
+        got, expected = table(getattr(local, name)), table(getattr(refined, name))
+        assert got.movie_ids.tolist() == expected.movie_ids.tolist()
+        np.testing.assert_allclose(got.factors, expected.factors, rtol=0, atol=1e-6)
+    # and through fit: called once ALS is fitted
+    als = ALS(
+        userCol="user_id",
+        itemCol="movie_id",
+        ratingCol="rating",
+        rank=6,
+        maxIter=4,
+        regParam=0.2,
+        implicitPrefs=True,
+        alpha=0.3,
+        seed=3,
+        numUserBlocks=2,
+        numItemBlocks=2,
+    )
+    fitted = refine.fit(als, ratings, refinement, lambda: arrays)
+    np.testing.assert_allclose(
+        table(fitted.userFactors).factors, table(refined.userFactors).factors, atol=1e-6
+    )
+    assert isinstance(refine.fit(als, ratings, None), ALSModel)
+
+
 def test_the_saved_model_is_spark_s_with_the_refined_factors(tmp_path, trained):
     _, refined, _ = trained
     refined.save(str(tmp_path / "als"))
