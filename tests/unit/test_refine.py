@@ -19,9 +19,9 @@ def ratings(spark):
     return spark.createDataFrame(rows, "user_id int, movie_id int, rating float").cache()
 
 
-@pytest.fixture(scope="module")
-def trained(ratings):
-    als = ALS(
+def small_als() -> ALS:
+    """Spark's implicit ALS, small and seeded: the same factors each fit."""
+    return ALS(
         userCol="user_id",
         itemCol="movie_id",
         ratingCol="rating",
@@ -34,7 +34,11 @@ def trained(ratings):
         numUserBlocks=2,
         numItemBlocks=2,
     )
-    spark_model = als.fit(ratings)
+
+
+@pytest.fixture(scope="module")
+def trained(ratings):
+    spark_model = small_als().fit(ratings)
     refinement = refine.Refinement(1.8, 0.3)
     return spark_model, refine.refine(spark_model, ratings, refinement), refinement
 
@@ -94,19 +98,7 @@ def test_on_the_driver_the_same_factors(ratings, trained):
         assert got.movie_ids.tolist() == expected.movie_ids.tolist()
         np.testing.assert_allclose(got.factors, expected.factors, rtol=0, atol=1e-6)
     # and through fit: called once ALS is fitted
-    als = ALS(
-        userCol="user_id",
-        itemCol="movie_id",
-        ratingCol="rating",
-        rank=6,
-        maxIter=4,
-        regParam=0.2,
-        implicitPrefs=True,
-        alpha=0.3,
-        seed=3,
-        numUserBlocks=2,
-        numItemBlocks=2,
-    )
+    als = small_als()
     fitted = refine.fit(als, ratings, refinement, lambda: arrays)
     np.testing.assert_allclose(
         table(fitted.userFactors).factors, table(refined.userFactors).factors, atol=1e-6
