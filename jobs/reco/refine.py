@@ -57,11 +57,21 @@ class Refinement:
         return cls(record["regParam"], alpha, record["exponent"])
 
 
+def _regularisation(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0:  # not a number, NaN or negative
+        raise argparse.ArgumentTypeError(f"must be a number, 0 (no pass) or more, not {text!r}")
+    return value
+
+
 def add_argument(parser: argparse.ArgumentParser) -> None:
     """``--refine-reg`` (``MOVIELENS_REFINE_REG``): the pass's ``reg``, 0 for no pass."""
     parser.add_argument(
         "--refine-reg",
-        type=float,
+        type=_regularisation,
         # a string default goes through `type` like an option: a bad value is named
         default=common.env("REFINE_REG", str(DEFAULT_REG)),
         help="implicit ALS: regularisation of the last pass over Spark's factors, reg * "

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from pyspark.ml.recommendation import ALS, ALSModel
 
+from jobs import train
 from jobs.movielens import synthetic
 from jobs.reco import foldin, model_store, refine
 from jobs.reco.foldin import FoldInParams, ItemFactors
@@ -136,3 +137,15 @@ def test_when_there_is_a_pass_and_how_a_version_says_so():
         1.8, True, 0.3, exponent=0.5
     )
     assert model_store.fold_in_params(params | {"refine": None}) == FoldInParams(0.2, True, 0.3)
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "nan"])
+def test_a_bad_regularisation_is_named(monkeypatch, capsys, value):
+    monkeypatch.setenv("MOVIELENS_REFINE_REG", value)
+    with pytest.raises(SystemExit):
+        train.parser().parse_args([])
+    assert f"--refine-reg: must be a number, 0 (no pass) or more, not '{value}'" in (
+        capsys.readouterr().err
+    )
+    monkeypatch.setenv("MOVIELENS_REFINE_REG", "0")
+    assert train.parser().parse_args([]).refine_reg == 0.0  # no pass
