@@ -32,7 +32,6 @@ import os
 import time
 from datetime import UTC, datetime
 
-import numpy as np
 from pyspark.ml.recommendation import ALS
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -285,7 +284,8 @@ def ranking_model(args: argparse.Namespace, ratings, train, arrays, whole: bool)
     there."""
     als, last_pass = build_als(args), refinement(args)
     with common.timed(f"training ALS {als_params(args)} on the training split", log):
-        evaluated = model = refine.fit(als, train, last_pass, whole and (lambda: arrays()[0]))
+        on_driver = (lambda: arrays()[0]) if whole else None
+        evaluated = model = refine.fit(als, train, last_pass, on_driver)
     with common.timed("evaluating against the most-popular baseline", log):
         report = evaluation.evaluate(
             model,
@@ -297,12 +297,9 @@ def ranking_model(args: argparse.Namespace, ratings, train, arrays, whole: bool)
             seed=args.seed,
         )
     if args.refit:
-
-        def every():
-            return tuple(np.concatenate(a) for a in zip(*arrays(), strict=True))
-
+        on_driver = (lambda: evaluation.concatenated(*arrays())) if whole else None
         with common.timed("training ALS on all ratings", log):
-            model = refine.fit(als, ratings, last_pass, whole and every)
+            model = refine.fit(als, ratings, last_pass, on_driver)
     return model, report, evaluated
 
 
@@ -319,7 +316,7 @@ def stars_model(args: argparse.Namespace, ratings, train, arrays):
     if args.refit:
         with common.timed("training the rating model on all ratings", log):
             trained = rating.train(ratings, settings, args.seed, args.blocks)
-            trained.fit_neighbourhood(*(np.concatenate(a) for a in zip(*arrays(), strict=True)))
+            trained.fit_neighbourhood(*evaluation.concatenated(*arrays()))
     return trained, evaluated, round(fit.seconds, 1)
 
 

@@ -142,7 +142,8 @@ def run(spark, args) -> dict:
         )
         # scored as jobs.train serves it: with the same last pass for implicit ALS
         last_pass = refine.of(cfg["implicit"], cfg["alpha"], args.refine_reg)
-        model = refine.fit(als, fit, last_pass, share == 1.0 and (lambda: arrays[0]))
+        on_driver = (lambda: arrays[0]) if share == 1.0 else None
+        model = refine.fit(als, fit, last_pass, on_driver)
         report = evaluation.evaluate(
             model, *arrays, cfg["implicit"], k=args.k, max_users=args.eval_users, seed=args.seed
         )

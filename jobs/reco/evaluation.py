@@ -23,7 +23,12 @@ log = logging.getLogger(__name__)
 
 
 def item_factors(model: ALSModel) -> ItemFactors:
-    return ItemFactors.from_pairs((r["id"], r["features"]) for r in model.itemFactors.collect())
+    return factor_table(model.itemFactors)
+
+
+def factor_table(factors: DataFrame) -> ItemFactors:
+    """A factor table of Spark's form (``id``, ``features``), indexed on the driver."""
+    return ItemFactors.from_pairs((r["id"], r["features"]) for r in factors.collect())
 
 
 def popularity(train: DataFrame) -> DataFrame:
@@ -177,6 +182,11 @@ def rating_report(rating_model, ranking_model: ALSModel, train: Arrays, test: Ar
         figures.append(report["blend"]["rmse"])
     log.info(line + " (%d held-out ratings)", *figures, len(actual))
     return blend, report
+
+
+def concatenated(*parts: Arrays) -> Arrays:
+    """Ratings as arrays (``collect``'s), the parts one after the other."""
+    return tuple(np.concatenate(a) for a in zip(*parts, strict=True))
 
 
 def by_user(users: np.ndarray, movies: np.ndarray, ratings: np.ndarray) -> dict:

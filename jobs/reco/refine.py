@@ -91,7 +91,7 @@ def fit(als, ratings: DataFrame, refinement: Refinement | None, on_driver=None):
     model = als.fit(ratings)
     if refinement is None:
         return model
-    if on_driver:
+    if on_driver is not None:
         return refine_on_driver(model, on_driver(), refinement)
     return refine(model, ratings, refinement)
 
@@ -126,7 +126,7 @@ def refine_on_driver(model: ALSModel, ratings, refinement: Refinement) -> Refine
     steps and the same float32 factors between them, numpy instead of Spark jobs."""
     users, movies, values = ratings
     params = refinement.params()
-    fixed = ItemFactors.from_pairs((r["id"], r["features"]) for r in model.userFactors.collect())
+    fixed = evaluation.factor_table(model.userFactors)
     items = driver_step(fixed, evaluation.by_user(movies, users, values), params)
     users_solved = driver_step(items, evaluation.by_user(users, movies, values), params)
     spark = model.userFactors.sparkSession
@@ -155,8 +155,7 @@ def half_step(
     """The factors of every ``row`` (movie or user) of ``ratings`` solved against the fixed
     factors of the ``other`` side (``fixed``: id, features), as Spark's factor table."""
     spark = ratings.sparkSession
-    table = ItemFactors.from_pairs((r["id"], r["features"]) for r in fixed.collect())
-    shared = spark.sparkContext.broadcast(table)
+    shared = spark.sparkContext.broadcast(evaluation.factor_table(fixed))
     chunk = CHUNK_RATINGS  # a local: the workers get its value, not the module's
 
     def solve_chunk(ids: list, rated: list):
