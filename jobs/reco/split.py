@@ -6,8 +6,11 @@
   order is a hash of (user, movie, seed), not ``rand()``, so the split does not depend on
   how the data happens to be partitioned.
 
-Users with fewer than ``min_ratings`` ratings stay entirely in the training set, and
-``floor(n * fraction)`` ratings are held out of a user with ``n`` ratings.
+Users with fewer than ``min_ratings`` ratings stay entirely in the training set, and a user
+with ``n`` ratings has ``n * fraction`` of them held out, rounded to the nearest whole number
+(ties to even: 5.5 -> 6, 4.5 -> 4), so the held-out share of the whole data set is
+``fraction`` as nearly as whole ratings allow (25.008 % of MovieLens 100k at 0.25; rounding
+down held out 24.6 %). ``tools.bench.models.random_split`` counts them the same way.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ def split_ratings(
         .withColumn(
             "_test",
             (F.col("_n") >= min_ratings)
-            & (F.col("_pos") > F.col("_n") - F.floor(F.col("_n") * fraction)),
+            & (F.col("_pos") > F.col("_n") - F.bround(F.col("_n") * fraction)),
         )
     )
     cols = ratings.columns

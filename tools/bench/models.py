@@ -3,12 +3,12 @@
     python -m tools.bench.models --data /tmp/ml-100k            # ratings.csv (latest layout)
     python -m tools.bench.models --wheel recbole-1.2.1-py3-none-any.whl --data /tmp/ml-100k
 
-Protocol (the one of Microsoft's recommenders benchmark for MovieLens 100k): per user, a
-seeded random 25 % of the ratings held out (``floor(n * 0.25)``, as ``jobs.reco.split``
-counts them), the rest trains. Ranking: the top 10 of the movies the user did not rate in
-training, relevant = any held-out movie, precision@10 and NDCG@10 of
-``jobs.reco.metrics`` averaged over the users with a held-out movie. Rating prediction: RMSE
-on every held-out rating.
+Protocol (per user 75 % / 25 %, as the published ml-100k figures): per user, a seeded random
+25 % of the ratings held out (``n * 0.25`` rounded to the nearest whole number, ties to
+even, as ``jobs.reco.split`` counts them), the rest trains. Ranking: the top 10 of the
+movies the user did not rate in training, relevant = any held-out movie, precision@10 and
+NDCG@10 of ``jobs.reco.metrics`` averaged over the users with a held-out movie. Rating
+prediction: RMSE on every held-out rating.
 
 Families (each an exact numpy version of what the pipeline would train):
 
@@ -96,14 +96,15 @@ def load_ratings(path: str | os.PathLike) -> Ratings:
 
 
 def random_split(data: Ratings, fraction: float, seed: int) -> tuple[Ratings, Ratings]:
-    """Per user, a seeded random ``floor(n * fraction)`` of the ratings held out."""
+    """Per user, a seeded random ``n * fraction`` of the ratings held out, rounded to the
+    nearest whole number, ties to even (``jobs.reco.split``'s count)."""
     rng = np.random.default_rng(seed)
     order = np.lexsort((rng.random(len(data)), data.user))
     counts = np.bincount(data.user, minlength=data.n_users)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     position = np.empty(len(data), dtype=np.int64)
     position[order] = np.arange(len(data)) - np.repeat(starts, counts)
-    held = position < np.floor(counts * fraction)[data.user]
+    held = position < np.round(counts * fraction)[data.user]
     return data.subset(~held), data.subset(held)
 
 
