@@ -29,6 +29,14 @@ KAFKA_LOGINS = {
     "movielens": ("movielens_kafka_password", "lab-throwaway-kafka-movielens-password"),
     "movielens_web": ("movielens_web_kafka_password", "lab-throwaway-kafka-web-password"),
 }
+# The Cassandra logins: their names (the superuser's is the role's default
+# cassandra_superuser_name) and the variable that holds each password, with the value the
+# project's inventories give it.
+CASSANDRA_LOGINS = {
+    "admin": ("cassandra_superuser_password", "lab-cassandra-secret"),
+    "movielens": ("movielens_cassandra_password", "lab-movielens-secret"),
+    "movielens_web": ("movielens_web_cassandra_password", "lab-web-secret"),
+}
 # The client configuration of the Kafka tools on a broker (the admin's login).
 KAFKA_ADMIN_CONFIG = "/etc/kafka/admin.properties"
 DEFAULT_ZOOKEEPER_SASL = True  # zookeeper_sasl
@@ -245,9 +253,10 @@ def cassandra_ssl_context() -> ssl.SSLContext | None:
     return tls_context() if cassandra_tls() else None
 
 
-def cassandra_password(name: str, default: str) -> str:
-    """A Cassandra password as the inventory sets it (e.g. cassandra_superuser_password)."""
-    return str(_var((hosts("cassandra") or hosts("all"))[0], name, default))
+def cassandra_password(user: str) -> str:
+    """The password of one of the lab's Cassandra logins, as the inventory sets it."""
+    variable, default = CASSANDRA_LOGINS[user]
+    return str(_var((hosts("cassandra") or hosts("all"))[0], variable, default))
 
 
 def page_url(path: str = "") -> str:

@@ -4,18 +4,14 @@ counters in Cassandra and the size of the ratings topic (at the addresses of the
 import json
 import subprocess
 import time
-from contextlib import contextmanager
 
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from tests import inventory
+from tests import cql, inventory
 from tests.kerberoshost import fqdn, secure
 from tests.labhost import healthy
 
 TOPIC = "movielens_ratings"
-LOGIN = PlainTextAuthProvider(username="movielens", password="lab-movielens-secret")
 
 
 def run_playbook(name: str, timeout: float, **extra_vars) -> subprocess.CompletedProcess:
@@ -77,20 +73,9 @@ def stream_running(host) -> bool:
     return healthy(host, "stream", inventory.endpoint("movielens", "stream_ui"))
 
 
-@contextmanager
 def cassandra_session():
-    """A session on keyspace reco with the jobs' login (over TLS verified against the control
-    node's copy of the lab's CA, unless the inventory turned Cassandra's TLS off)."""
-    cluster = Cluster(
-        inventory.addresses("cassandra", "cassandra"),
-        auth_provider=LOGIN,
-        ssl_context=inventory.cassandra_ssl_context(),
-        connect_timeout=10,
-    )
-    try:
-        yield cluster.connect("reco")
-    finally:
-        cluster.shutdown()
+    """A session on keyspace reco with the jobs' login (a context manager)."""
+    return cql.session(user="movielens", keyspace="reco")
 
 
 def counted(session) -> int:

@@ -24,29 +24,21 @@ import argparse
 import sys
 from pathlib import Path
 
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster
-
-from tests import inventory
+from tests import cql, inventory
 from tools.bench import common, pipeline, stack
 from tools.testhost import machine
 
 CLUSTER_INVENTORY = common.ROOT / "inventories" / "cluster"
 
 
-def measure(inventory: Path, hosts: list[str], services: dict, args) -> dict:
+def measure(layout: Path, hosts: list[str], services: dict, args) -> dict:
     """Converge the layout twice, read its memory, then the pipeline's latency at each rate."""
     label = f"{len(hosts)} host(s)"
     dataset = (f"movielens_dataset={args.dataset}", f"movielens_dataset_source={args.source}")
-    first = stack.converge(inventory, f"{label}: first", dataset)
-    second = stack.converge(inventory, f"{label}: second", dataset)
+    first = stack.converge(layout, f"{label}: first", dataset)
+    second = stack.converge(layout, f"{label}: second", dataset)
     memory = {host: common.stack_memory_mib(host) for host in hosts}
-    auth = PlainTextAuthProvider("movielens", args.password)
-    cassandra = Cluster(
-        services["cassandra"], auth_provider=auth, ssl_context=inventory.cassandra_ssl_context()
-    )
-    try:
-        session = cassandra.connect("reco")
+    with cql.session(services["cassandra"], "movielens", args.password, "reco") as session:
         catalogue = pipeline.movies(services["jobs"], args.dataset)
         latency = [
             pipeline.latency_run(
@@ -54,8 +46,6 @@ def measure(inventory: Path, hosts: list[str], services: dict, args) -> dict:
             )
             for rate in args.rates
         ]
-    finally:
-        cassandra.shutdown()
     return {
         "hosts": hosts,
         "first_converge_s": first["seconds"],
@@ -131,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--settle", type=float, default=60.0, help="wait for the last messages")
     p.add_argument("--host", default="bench", help="name of the single host")
     p.add_argument("--ssh-port", type=int, default=2240, help="SSH port of the single host")
-    p.add_argument("--password", default="lab-movielens-secret", help="Cassandra login movielens")
+    p.add_argument(
+        "--password", help="the password of Cassandra's login movielens (default: the inventory's)"
+    )
     p.add_argument("--keep", action="store_true", help="leave the three hosts running")
     p.add_argument("--dataset", default="ml-100k", help="movielens_dataset of both layouts")
     p.add_argument("--source", default="recbole-wheel", help="movielens_dataset_source of both")

@@ -34,8 +34,6 @@ import time
 import uuid
 
 import yaml
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster
 from kafka import KafkaProducer
 from kafka.admin import (
     ACL,
@@ -50,7 +48,7 @@ from kafka.admin import (
     ResourceType,
 )
 
-from tests import inventory
+from tests import cql, inventory
 from tools.bench import common
 
 TOPIC = "movielens_ratings"
@@ -295,7 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=20.0, help="length of each rate's run")
     p.add_argument("--settle", type=float, default=60.0, help="wait for the last messages")
     p.add_argument("--producer-messages", type=int, default=50_000)
-    p.add_argument("--password", default="lab-movielens-secret", help="Cassandra login movielens")
+    p.add_argument(
+        "--password", help="the password of Cassandra's login movielens (default: the inventory's)"
+    )
     args = p.parse_args(argv)
     rates = [int(r) for r in args.rates.split(",")]
 
@@ -306,22 +306,14 @@ def main(argv: list[str] | None = None) -> int:
     produce = producer(args.host, args.dataset, args.producer_messages)
     print(f"bench: producer {produce}", flush=True)
 
-    cluster = Cluster(
-        inventory.addresses("cassandra", "cassandra"),
-        auth_provider=PlainTextAuthProvider("movielens", args.password),
-        ssl_context=inventory.cassandra_ssl_context(),
-    )
-    session = cluster.connect("reco")
     catalogue = movies(args.host, args.dataset)
-    try:
+    with cql.session(user="movielens", password=args.password, keyspace="reco") as session:
         foldin = [latency_run(session, r, args.seconds, args.settle, catalogue) for r in rates]
         start_stream(args.host, "als-subset", "--scorer als-subset --trigger-seconds 1")
         try:
             subset = latency_run(session, rates[0], args.seconds, args.settle, catalogue)
         finally:
             stop_stream(args.host, "als-subset")
-    finally:
-        cluster.shutdown()
 
     figures = {
         "command": f".venv/bin/python -m tools.bench.pipeline --rates {args.rates} "

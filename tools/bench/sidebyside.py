@@ -20,10 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster
-
-from tests import inventory
+from tests import cql, inventory
 from tools.bench import common, pipeline, stack
 from tools.testhost import machine
 
@@ -53,7 +50,9 @@ def arguments(description: str, default_address: str = "") -> argparse.ArgumentP
     p.add_argument(
         "--address", default=default_address, help="the host's own address ('': this network)"
     )
-    p.add_argument("--password", default="lab-movielens-secret", help="Cassandra login movielens")
+    p.add_argument(
+        "--password", help="the password of Cassandra's login movielens (default: the inventory's)"
+    )
     p.add_argument("--dataset", default="ml-100k", help="movielens_dataset")
     p.add_argument("--source", default="recbole-wheel", help="movielens_dataset_source")
     return p
@@ -100,19 +99,11 @@ def measure(name: str, mode: Mode, args) -> dict:
         inventory.select(out)
         dataset = (f"movielens_dataset={args.dataset}", f"movielens_dataset_source={args.source}")
         converge = stack.converge(hosts, f"{name}: first", dataset)
-        cassandra = Cluster(
-            inventory.addresses("cassandra", "cassandra"),
-            auth_provider=PlainTextAuthProvider("movielens", args.password),
-            ssl_context=inventory.cassandra_ssl_context(),
-        )
-        try:
-            session = cassandra.connect("reco")
+        with cql.session(user="movielens", password=args.password, keyspace="reco") as session:
             catalogue = pipeline.movies(args.host, args.dataset)
             first_served = warm_up(session, catalogue, args.warm_up)
             print(f"bench: {name}: the stream served its first rating after {first_served} s")
             latency = latency_runs(session, catalogue, args)
-        finally:
-            cassandra.shutdown()
         memory = common.stack_memory_mib(args.host)
         produce = pipeline.producer(args.host, args.dataset, args.producer_messages)
         print(f"bench: {name}: producer {produce}", flush=True)

@@ -39,10 +39,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster
-
-from tests import inventory
+from tests import cql
 from tools.bench import common, pipeline
 from tools.testhost import machine
 
@@ -216,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="run the variants this many times in turn; the figures are the rounds' medians",
     )
-    p.add_argument("--password", default="lab-movielens-secret", help="Cassandra login movielens")
+    p.add_argument(
+        "--password", help="the password of Cassandra's login movielens (default: the inventory's)"
+    )
     args = p.parse_args(argv)
     rates = args.rate_list = [int(r) for r in args.rates.split(",")]
     wanted = args.variants.split(",")
@@ -231,14 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     if not triggers:
         service = common.on_host(args.host, "systemctl show -p ExecStart --value movielens-stream")
         triggers = [float(service.split("--trigger-seconds")[1].split()[0])]
-    cluster = Cluster(
-        inventory.addresses("cassandra", "cassandra"),
-        auth_provider=PlainTextAuthProvider("movielens", args.password),
-        ssl_context=inventory.cassandra_ssl_context(),
-    )
-    session = cluster.connect("reco")
     catalogue = pipeline.movies(args.host, args.dataset)
-    try:
+    with cql.session(user="movielens", password=args.password, keyspace="reco") as session:
         bench = Bench(args, session, catalogue)
         # each kind of --variants: (key, (unit name, options, environment, rates or None))
         kinds = {
@@ -274,8 +267,6 @@ def main(argv: list[str] | None = None) -> int:
             for key, (name, options, env, only) in variants.items():
                 rounds[key].append(bench.variant(name, options, env, only))
         figures = {key: combine(results) for key, results in rounds.items()}
-    finally:
-        cluster.shutdown()
     result = {
         "command": ".venv/bin/python -m tools.bench.stream"
         + (f" --baseline {args.baseline}" if args.baseline else "")

@@ -5,43 +5,23 @@ import uuid
 
 import pytest
 from cassandra import AuthenticationFailed
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster, NoHostAvailable
+from cassandra.cluster import NoHostAvailable
 
-from tests import inventory
+from tests import cql, inventory
 from tests.labhost import INTERRUPTIONS, healthy, interrupt
 
-# The inventory's address of the node and its CQL port.
-HOST, _, _PORT = inventory.endpoint("cassandra", "cassandra").rpartition(":")
-PORT = int(_PORT)
-# The scenario's inventory (molecule.yml) sets this password; the role's default name is admin.
-SUPERUSER = ("admin", "lab-cassandra-secret")
+# The inventory's address and CQL port of the node, and the address alone.
+ENDPOINT = inventory.endpoint("cassandra", "cassandra")
+HOST = ENDPOINT.rpartition(":")[0]
 # The role keeps Cassandra's periodic commit log sync (commitlog_sync_period 10000ms): a write
 # survives a crash of the JVM once the next sync has written it out.
 COMMITLOG_SYNC_SECONDS = 10
 
 
-def connect(user: str, password: str):
-    """A session as user, over TLS verified against the lab's CA (unless the inventory turned
-    Cassandra's TLS off)."""
-    cluster = Cluster(
-        [HOST],
-        port=PORT,
-        auth_provider=PlainTextAuthProvider(username=user, password=password),
-        ssl_context=inventory.cassandra_ssl_context(),
-        # A TLS handshake and a login, right after the node came back from a SIGKILL, on two
-        # cores shared with another scenario's three hosts: 10 s was once not enough.
-        connect_timeout=30,
-    )
-    return cluster, cluster.connect()
-
-
 def query(statement: str, parameters=None):
-    cluster, session = connect(*SUPERUSER)
-    try:
+    """Rows of a statement of the superuser."""
+    with cql.session([HOST]) as session:
         return list(session.execute(statement, parameters))
-    finally:
-        cluster.shutdown()
 
 
 def test_node_is_up_and_normal(host):
@@ -74,8 +54,7 @@ def test_password_authentication_and_authorization_are_on():
 
 def test_write_and_read_back():
     keyspace = f"lab_{uuid.uuid4().hex[:8]}"
-    cluster, session = connect(*SUPERUSER)
-    try:
+    with cql.session([HOST]) as session:
         session.execute(
             f"CREATE KEYSPACE {keyspace} WITH replication = "
             "{'class': 'NetworkTopologyStrategy', 'datacenter1': 1}"
@@ -93,13 +72,11 @@ def test_write_and_read_back():
         assert [row.movie for row in rows] == list(range(50))
         assert rows[42].rating == pytest.approx(4.2)
         session.execute(f"DROP KEYSPACE {keyspace}")
-    finally:
-        cluster.shutdown()
 
 
 def test_default_credentials_are_refused():
-    with pytest.raises(NoHostAvailable) as refused:
-        connect("cassandra", "cassandra")
+    with pytest.raises(NoHostAvailable) as refused, cql.session([HOST], "cassandra", "cassandra"):
+        pass
     assert any(isinstance(e, AuthenticationFailed) for e in refused.value.errors.values())
 
 
@@ -115,7 +92,7 @@ def test_superuser_replaces_the_default_one():
 def serving(host) -> bool:
     """Healthy (lab-health) and answering a query of the superuser."""
     kind = "cassandra" if inventory.cassandra_tls() else "cassandra-plain"
-    if not healthy(host, kind, f"{HOST}:{PORT}"):
+    if not healthy(host, kind, ENDPOINT):
         return False
     query("SELECT release_version FROM system.local")
     return True

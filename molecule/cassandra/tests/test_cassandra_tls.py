@@ -25,14 +25,11 @@ import zlib
 
 import pytest
 from cassandra import Unauthorized
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
-from cassandra.policies import WhiteListRoundRobinPolicy
+from cassandra.cluster import NoHostAvailable
 
-from tests import inventory
+from tests import cql, inventory
 
 testinfra_hosts = ["cassandra"]
-NATIVE_PORT = 9042
 STORAGE_PORT = 7000
 SUPERUSER = "admin"  # the role's default cassandra_superuser_name
 
@@ -41,31 +38,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def superuser_password() -> str:
-    return inventory.cassandra_password("cassandra_superuser_password", "lab-cassandra-secret")
-
-
 def addresses() -> list[str]:
     return inventory.addresses("cassandra", "cassandra")
 
 
-def connect(address: str, user: str, password: str, ssl_context, keyspace=None):
-    """A session on that node only; the caller shuts the cluster down."""
-    profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy([address]))
-    cluster = Cluster(
-        [address],
-        port=NATIVE_PORT,
-        auth_provider=PlainTextAuthProvider(username=user, password=password),
-        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-        ssl_context=ssl_context,
-        connect_timeout=10,
-        control_connection_timeout=10,
-    )
-    try:
-        return cluster, cluster.connect(keyspace)
-    except Exception:
-        cluster.shutdown()
-        raise
+def on_node(address: str, user: str = SUPERUSER, password: str | None = None, keyspace=None, **tls):
+    """A session on that node only (cql.session; tls: its ssl_context)."""
+    return cql.session([address], user, password, keyspace, only=True, **tls)
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +79,8 @@ def other_ca(tmp_path_factory) -> str:
 
 @pytest.mark.parametrize("address", addresses())
 def test_a_plaintext_cql_client_is_refused(address):
-    with pytest.raises(NoHostAvailable) as refused:
-        connect(address, SUPERUSER, superuser_password(), ssl_context=None)
+    with pytest.raises(NoHostAvailable) as refused, on_node(address, ssl_context=None):
+        pass
     # Refused before any login: the node never saw the password in clear.
     assert "AuthenticationFailed" not in str(refused.value), refused.value
 
@@ -109,17 +88,14 @@ def test_a_plaintext_cql_client_is_refused(address):
 @pytest.mark.parametrize("address", addresses())
 def test_a_client_trusting_another_ca_is_refused(address, other_ca):
     elsewhere = ssl.create_default_context(cafile=other_ca)
-    with pytest.raises(NoHostAvailable) as refused:
-        connect(address, SUPERUSER, superuser_password(), ssl_context=elsewhere)
+    with pytest.raises(NoHostAvailable) as refused, on_node(address, ssl_context=elsewhere):
+        pass
     assert "certificate verify failed" in str(refused.value), refused.value
 
 
 @pytest.mark.parametrize("address", addresses())
 def test_tls_with_the_lab_ca_and_the_login_works_and_every_client_is_on_tls(address):
-    cluster, session = connect(
-        address, SUPERUSER, superuser_password(), inventory.cassandra_ssl_context()
-    )
-    try:
+    with on_node(address) as session:
         assert session.execute("SELECT release_version FROM system.local").one()
         # The node's own view of its clients: this session, and whatever else is connected
         # (the page, the stream, the jobs), all over TLS 1.2 or newer.
@@ -128,8 +104,6 @@ def test_tls_with_the_lab_ca_and_the_login_works_and_every_client_is_on_tls(addr
                 "SELECT address, username, ssl_enabled, ssl_protocol FROM system_views.clients"
             )
         )
-    finally:
-        cluster.shutdown()
     assert any(c.username == SUPERUSER for c in clients), clients
     plaintext = [c for c in clients if not c.ssl_enabled]
     assert not plaintext, plaintext
@@ -143,10 +117,7 @@ def reader():
     keyspace, name = "lab_tls_checks", f"lab_reader_{uuid.uuid4().hex[:8]}"
     password = uuid.uuid4().hex
     replicas = min(3, len(addresses()))
-    cluster, session = connect(
-        addresses()[0], SUPERUSER, superuser_password(), inventory.cassandra_ssl_context()
-    )
-    try:
+    with on_node(addresses()[0]) as session:
         session.execute(
             f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
             f"{{'class': 'SimpleStrategy', 'replication_factor': {replicas}}}"
@@ -155,10 +126,10 @@ def reader():
         session.execute(f"INSERT INTO {keyspace}.notes (id, v) VALUES ('seed', 1)")
         session.execute(f"CREATE ROLE {name} WITH PASSWORD = %s AND LOGIN = true", (password,))
         session.execute(f"GRANT SELECT ON KEYSPACE {keyspace} TO {name}")
-        yield name, password, keyspace
-    finally:
-        session.execute(f"DROP ROLE IF EXISTS {name}")
-        cluster.shutdown()
+        try:
+            yield name, password, keyspace
+        finally:
+            session.execute(f"DROP ROLE IF EXISTS {name}")
 
 
 @pytest.mark.parametrize("address", addresses())
@@ -166,38 +137,27 @@ def test_a_read_only_login_over_tls_reads_and_cannot_write(address, reader):
     name, password, keyspace = reader
     # Logins are cached for 2 s (credentials_validity) and reach the other nodes through
     # system_auth: a fresh role may need a moment on another coordinator.
-    cluster, session = None, None
-    for _ in range(10):
+    for attempt in range(10):
         try:
-            cluster, session = connect(
-                address, name, password, inventory.cassandra_ssl_context(), keyspace
-            )
-            break
+            with on_node(address, name, password, keyspace) as session:
+                assert session.execute("SELECT v FROM notes WHERE id = 'seed'").one().v == 1
+                with pytest.raises(Unauthorized):
+                    session.execute("INSERT INTO notes (id, v) VALUES ('written', 2)")
+            return
         except NoHostAvailable:
+            if attempt == 9:
+                raise
             time.sleep(2)
-    assert session is not None, f"{name} cannot log in at {address}"
-    try:
-        assert session.execute("SELECT v FROM notes WHERE id = 'seed'").one().v == 1
-        with pytest.raises(Unauthorized):
-            session.execute("INSERT INTO notes (id, v) VALUES ('written', 2)")
-    finally:
-        cluster.shutdown()
 
 
 @pytest.mark.skipif(not inventory.hosts("movielens_web"), reason="no page in this inventory")
 def test_the_pages_login_over_tls_reads_reco_and_cannot_write():
-    password = inventory.cassandra_password("movielens_web_cassandra_password", "lab-web-secret")
-    cluster, session = connect(
-        addresses()[0], "movielens_web", password, inventory.cassandra_ssl_context(), "reco"
-    )
-    try:
+    with on_node(addresses()[0], "movielens_web", keyspace="reco") as session:
         session.execute("SELECT movie_id FROM movies LIMIT 1")
         with pytest.raises(Unauthorized):
             session.execute(
                 "INSERT INTO movies (movie_id, title, genres) VALUES (-1, 'not allowed', '')"
             )
-    finally:
-        cluster.shutdown()
 
 
 # Between nodes
@@ -328,7 +288,7 @@ def test_cqlsh_on_the_host_speaks_tls_and_plaintext_is_refused(host):
     write = (
         "umask 077 && mkdir -p /root/.cassandra && "
         f"printf '[plain_text_auth]\\nusername = {SUPERUSER}\\npassword = %s\\n' "
-        f"'{superuser_password()}' > {credentials} && "
+        f"'{inventory.cassandra_password(SUPERUSER)}' > {credentials} && "
         f"printf '[connection]\\nssl = false\\n' > {plain_rc}"
     )
     with host.sudo():
@@ -337,7 +297,7 @@ def test_cqlsh_on_the_host_speaks_tls_and_plaintext_is_refused(host):
             # Root's own cqlshrc (the role's): the local node, over TLS.
             tls = host.run(f"HOME=/root cqlsh --credentials {credentials} -e '{query}'")
             plain = host.run(
-                f"cqlsh {own} {NATIVE_PORT} --cqlshrc {plain_rc} --credentials {credentials} "
+                f"cqlsh {own} {cql.PORT} --cqlshrc {plain_rc} --credentials {credentials} "
                 f"-e '{query}'"
             )
         finally:

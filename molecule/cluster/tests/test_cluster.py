@@ -23,12 +23,10 @@ from pathlib import Path
 
 import pytest
 from cassandra import ConsistencyLevel
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster
 from cassandra.query import SimpleStatement
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
-from tests import inventory, kerberoshost
+from tests import cql, inventory, kerberoshost
 from tests.kerberoshost import KEYTABS, SPARK_ENV, as_service, http_code, run, secure
 from tests.listening import parse_ss
 
@@ -36,10 +34,6 @@ testinfra_hosts = ["masters"]
 ADMIN_CONFIG = f"--command-config {inventory.KAFKA_ADMIN_CONFIG}"
 NODES = 3
 TOPICS = ("movielens_ratings", "movielens_ratings_dlq")
-SUPERUSER = PlainTextAuthProvider(username="admin", password="lab-cassandra-secret")
-# CQL over TLS, each node verified against the control node's copy of the lab's CA (the TLS
-# checks of both of Cassandra's ports: ../../cassandra/tests/test_cassandra_tls.py).
-TLS = inventory.cassandra_ssl_context()
 # Prints the host each partition ran on: the executors' hosts.
 SPREAD_JOB = """
 import socket, sys
@@ -305,13 +299,9 @@ def test_acks_all_writes_read_back_through_every_broker():
 
 def test_cassandra_ring_has_three_nodes_up():
     for address in inventory.addresses("cassandra"):
-        cluster = Cluster([address], auth_provider=SUPERUSER, ssl_context=TLS, connect_timeout=15)
-        try:
-            session = cluster.connect()
+        with cql.session([address], only=True) as session:
             peers = list(session.execute("SELECT peer FROM system.peers"))
-            assert len(peers) == NODES - 1, (address, peers)
-        finally:
-            cluster.shutdown()
+        assert len(peers) == NODES - 1, (address, peers)
 
 
 def test_nodetool_reports_every_node_up_and_normal(host):
@@ -324,9 +314,7 @@ def test_nodetool_reports_every_node_up_and_normal(host):
 
 def test_reco_is_replicated_three_times_and_quorum_reads_see_quorum_writes():
     first, *others = inventory.addresses("cassandra")
-    cluster = Cluster([first], auth_provider=SUPERUSER, ssl_context=TLS, connect_timeout=15)
-    try:
-        session = cluster.connect()
+    with cql.session([first], only=True) as session:
         keyspace = session.execute(
             "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = 'reco'"
         ).one()
@@ -342,25 +330,16 @@ def test_reco_is_replicated_three_times_and_quorum_reads_see_quorum_writes():
             ),
             [probe, "written on " + first],
         )
-    finally:
-        cluster.shutdown()
     for address in others:
-        reader = Cluster([address], auth_provider=SUPERUSER, ssl_context=TLS, connect_timeout=15)
-        try:
-            row = (
-                reader.connect()
-                .execute(
-                    SimpleStatement(
-                        "SELECT value FROM reco.cluster_probe WHERE id = %s",
-                        consistency_level=ConsistencyLevel.QUORUM,
-                    ),
-                    [probe],
-                )
-                .one()
-            )
-            assert row and row.value == "written on " + first
-        finally:
-            reader.shutdown()
+        with cql.session([address], only=True) as session:
+            row = session.execute(
+                SimpleStatement(
+                    "SELECT value FROM reco.cluster_probe WHERE id = %s",
+                    consistency_level=ConsistencyLevel.QUORUM,
+                ),
+                [probe],
+            ).one()
+        assert row and row.value == "written on " + first
 
 
 # Clients
