@@ -42,14 +42,15 @@ def test_each_user_holds_out_the_nearest_whole_share(spark, method, fraction):
         assert expected[14] == 2
 
 
-def test_the_offline_study_counts_the_same(spark):
+@pytest.mark.parametrize("min_ratings", [1, 5])
+def test_the_offline_study_counts_the_same(spark, min_ratings):
     sizes = np.array(SIZES)
     user = np.repeat(np.arange(len(sizes)), sizes)
     data = models.Ratings(
         user, np.concatenate([np.arange(n) for n in sizes]), np.ones(len(user)), len(sizes), 60
     )
-    _, offline = models.random_split(data, 0.25, seed=3)
-    _, test = split_ratings(ratings(spark), 0.25, "random", seed=3, min_ratings=1)
+    _, offline = models.random_split(data, 0.25, seed=3, min_ratings=min_ratings)
+    _, test = split_ratings(ratings(spark), 0.25, "random", seed=3, min_ratings=min_ratings)
     np.testing.assert_array_equal(
         held_out(test, len(sizes)), np.bincount(offline.user, minlength=len(sizes))
     )

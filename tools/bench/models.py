@@ -95,16 +95,19 @@ def load_ratings(path: str | os.PathLike) -> Ratings:
     return Ratings(u, i, values, int(u.max()) + 1, int(i.max()) + 1)
 
 
-def random_split(data: Ratings, fraction: float, seed: int) -> tuple[Ratings, Ratings]:
+def random_split(
+    data: Ratings, fraction: float, seed: int, min_ratings: int = 5
+) -> tuple[Ratings, Ratings]:
     """Per user, a seeded random ``n * fraction`` of the ratings held out, rounded to the
-    nearest whole number, ties to even (``jobs.reco.split``'s count)."""
+    nearest whole number, ties to even; users with fewer than ``min_ratings`` ratings kept
+    whole in the training part (``jobs.reco.split``'s rule)."""
     rng = np.random.default_rng(seed)
     order = np.lexsort((rng.random(len(data)), data.user))
     counts = np.bincount(data.user, minlength=data.n_users)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     position = np.empty(len(data), dtype=np.int64)
     position[order] = np.arange(len(data)) - np.repeat(starts, counts)
-    held = position < np.round(counts * fraction)[data.user]
+    held = (position < np.round(counts * fraction)[data.user]) & (counts >= min_ratings)[data.user]
     return data.subset(~held), data.subset(held)
 
 
