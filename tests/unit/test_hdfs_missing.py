@@ -34,14 +34,14 @@ exit $rc
 """
 
 
-def missing(tmp_path: Path, *paths: str, fails: int = 0) -> tuple[subprocess.CompletedProcess, int]:
-    """hdfs-missing PATHS with the stand-in and a `sleep` that does not wait; the calls of hdfs."""
+def run(tmp_path: Path, command: list[str], fails: int) -> tuple[subprocess.CompletedProcess, int]:
+    """command with the stand-in `hdfs` and a `sleep` that does not wait; the calls of hdfs."""
     for name, text in (("hdfs", FAKE_HDFS), ("sleep", "#!/bin/sh\n")):
         (tmp_path / name).write_text(text)
         (tmp_path / name).chmod(0o755)
     (tmp_path / "calls").write_text("")
     done = subprocess.run(
-        [str(SCRIPT), *paths],
+        command,
         env={"PATH": f"{tmp_path}:/usr/bin:/bin", "FAILS": str(fails)},
         capture_output=True,
         text=True,
@@ -49,6 +49,10 @@ def missing(tmp_path: Path, *paths: str, fails: int = 0) -> tuple[subprocess.Com
         check=False,
     )
     return done, len((tmp_path / "calls").read_text().splitlines())
+
+
+def missing(tmp_path: Path, *paths: str, fails: int = 0) -> tuple[subprocess.CompletedProcess, int]:
+    return run(tmp_path, [str(SCRIPT), *paths], fails)
 
 
 def test_names_the_missing_paths_only(tmp_path):
@@ -95,16 +99,7 @@ def test_no_path_is_a_usage_error(tmp_path):
 
 def test_a_caller_under_set_e_stops_on_the_error(tmp_path):
     """As the roles' scripts call it: `missing=$(hdfs-missing ...)` ends the script."""
-    missing(tmp_path, "/input")  # installs the stand-ins
-    (tmp_path / "calls").write_text("")
     script = f"set -euo pipefail\nmissing=$({SCRIPT} /input)\necho created $missing\n"
-    done = subprocess.run(
-        ["bash", "-c", script],
-        env={"PATH": f"{tmp_path}:/usr/bin:/bin", "FAILS": "99"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done, _ = run(tmp_path, ["bash", "-c", script], fails=99)
     assert done.returncode == 1
     assert "created" not in done.stdout
