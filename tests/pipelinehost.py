@@ -73,9 +73,10 @@ def stream_running(host) -> bool:
     return healthy(host, "stream", inventory.endpoint("movielens", "stream_ui"))
 
 
-def cassandra_session():
-    """A session on keyspace reco with the jobs' login (a context manager)."""
-    return cql.session(user="movielens", keyspace="reco")
+def cassandra_session(addresses: list[str] | None = None, password: str | None = None):
+    """A session on keyspace reco with the jobs' login (a context manager; cql.session: the
+    inventory's nodes and password unless given)."""
+    return cql.session(addresses, "movielens", password, "reco")
 
 
 def counted(session) -> int:

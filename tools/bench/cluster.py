@@ -24,7 +24,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from tests import cql, inventory
+from tests import inventory
+from tests.pipelinehost import cassandra_session
 from tools.bench import common, pipeline, stack
 from tools.testhost import machine
 
@@ -38,7 +39,7 @@ def measure(layout: Path, hosts: list[str], services: dict, args) -> dict:
     first = stack.converge(layout, f"{label}: first", dataset)
     second = stack.converge(layout, f"{label}: second", dataset)
     memory = {host: common.stack_memory_mib(host) for host in hosts}
-    with cql.session(services["cassandra"], "movielens", args.password, "reco") as session:
+    with cassandra_session(services["cassandra"], args.password) as session:
         catalogue = pipeline.movies(services["jobs"], args.dataset)
         latency = [
             pipeline.latency_run(

@@ -48,7 +48,8 @@ from kafka.admin import (
     ResourceType,
 )
 
-from tests import cql, inventory
+from tests import inventory
+from tests.pipelinehost import cassandra_session
 from tools.bench import common
 
 TOPIC = "movielens_ratings"
@@ -307,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench: producer {produce}", flush=True)
 
     catalogue = movies(args.host, args.dataset)
-    with cql.session(user="movielens", password=args.password, keyspace="reco") as session:
+    with cassandra_session(password=args.password) as session:
         foldin = [latency_run(session, r, args.seconds, args.settle, catalogue) for r in rates]
         start_stream(args.host, "als-subset", "--scorer als-subset --trigger-seconds 1")
         try:

@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tests import cql, inventory
+from tests import inventory
+from tests.pipelinehost import cassandra_session
 from tools.bench import common, pipeline, stack
 from tools.testhost import machine
 
@@ -99,7 +100,7 @@ def measure(name: str, mode: Mode, args) -> dict:
         inventory.select(out)
         dataset = (f"movielens_dataset={args.dataset}", f"movielens_dataset_source={args.source}")
         converge = stack.converge(hosts, f"{name}: first", dataset)
-        with cql.session(user="movielens", password=args.password, keyspace="reco") as session:
+        with cassandra_session(password=args.password) as session:
             catalogue = pipeline.movies(args.host, args.dataset)
             first_served = warm_up(session, catalogue, args.warm_up)
             print(f"bench: {name}: the stream served its first rating after {first_served} s")

@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests import cql
+from tests.pipelinehost import cassandra_session
 from tools.bench import common, pipeline
 from tools.testhost import machine
 
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         service = common.on_host(args.host, "systemctl show -p ExecStart --value movielens-stream")
         triggers = [float(service.split("--trigger-seconds")[1].split()[0])]
     catalogue = pipeline.movies(args.host, args.dataset)
-    with cql.session(user="movielens", password=args.password, keyspace="reco") as session:
+    with cassandra_session(password=args.password) as session:
         bench = Bench(args, session, catalogue)
         # each kind of --variants: (key, (unit name, options, environment, rates or None))
         kinds = {
